@@ -1,0 +1,27 @@
+"""The built-in rule sets by name, in the order SPEC.md's table lists them."""
+
+from __future__ import annotations
+
+import importlib
+
+from model.api import RuleSet
+
+BUILTIN_MODULES: dict[str, str] = {
+    "seed-as-written": "model.rulesets.seed_as_written",
+    "seed-units-fixed": "model.rulesets.seed_units_fixed",
+    "seed-corrected": "model.rulesets.seed_corrected",
+    "qemu-ppc-v0": "model.rulesets.qemu_ppc_v0",
+    "qemu-ppc-v1": "model.rulesets.qemu_ppc_v1",
+    "qemu-ppc-v2": "model.rulesets.qemu_ppc_v2",
+    "qemu-ppc-v3": "model.rulesets.qemu_ppc_v3",
+    "qemu-ppc-v4": "model.rulesets.qemu_ppc_v4",
+    "qemu-tcg": "model.rulesets.qemu_tcg",
+}
+
+
+def builtin(name: str) -> type[RuleSet]:
+    return importlib.import_module(BUILTIN_MODULES[name]).Rules
+
+
+def builtins() -> dict[str, type[RuleSet]]:
+    return {name: builtin(name) for name in BUILTIN_MODULES}

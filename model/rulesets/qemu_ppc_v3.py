@@ -1,0 +1,19 @@
+"""qemu-ppc-v3: QEMU commit 711dfb2423a8 "hw/ppc: Do not re-read the clock on pre_save if doing
+savevm" (2020, QEMU 6.0).
+
+As v2, with ``runstate_paused = PAUSED or SAVE_VM``. For a running guest's migration the time
+from the implicit stop to ``pre_save`` is counted and the rest of the downtime (``pre_save`` to
+the destination's continue) is not; no frequency is migrated or compared.
+"""
+
+from model.rulesets.qemu_ppc_v2 import Rules as V2
+from tbcheck import PAUSED, SAVE_VM
+
+
+class Rules(V2):
+    name = "qemu-ppc-v3"
+    summary = "v2, and savevm (state SAVE_VM) counts as paused"
+    source = "QEMU 711dfb2423a8 hw/ppc: Do not re-read the clock on pre_save if doing savevm (2020)"
+
+    def is_paused(self, state):
+        return state in (PAUSED, SAVE_VM)

@@ -1,0 +1,52 @@
+"""qemu-tcg: QEMU PowerPC under TCG (observed on QEMU 7.2, shared/reference/qemu-observed.md).
+
+The TB derives from QEMU's virtual clock: ``cpu_ppc_get_tb`` returns
+``muldiv64(vmclk, tb_env->tb_freq, NANOSECONDS_PER_SECOND) + tb_offset`` (target/ppc, hw/ppc/ppc.c),
+with ``tb_freq`` the machine's nominal frequency, a ``uint32_t``. The virtual clock stops with
+the VM (``cpu_disable_ticks``), resumes from the same value (``cpu_enable_ticks``) and travels in
+the migration stream (section "timer", ``cpu_clock_offset``); the sPAPR "timebase" section is
+written but not used, its handlers being registered for KVM only. Downtime is never counted.
+"""
+
+from tbcheck import S64, Record, RuleSet, muldiv64, wrapping_add
+
+
+class Rules(RuleSet):
+    name = "qemu-tcg"
+    summary = "TB from QEMU's virtual clock, which stops with the VM and is migrated"
+    source = "QEMU 7.2 TCG: cpu_ppc_get_tb, cpu_enable_ticks/cpu_disable_ticks, vmstate 'timer'"
+
+    def setup(self, vm):
+        self.tb_freq = vm.host.tb_freq  # the machine's nominal TB frequency, fixed at boot
+        self.cpu_clock_offset = S64(0)  # int64_t: frozen clock, or offset from CLOCK_MONOTONIC
+        self.ticks_enabled = False
+
+    def boot(self, vm, tb0):
+        self.cont(vm)  # the virtual clock, and the TB with it, start at 0 with the VM; tb0
+        # is not used: under TCG there is no host counter to offset from
+
+    def vm_clock(self, vm):
+        if self.ticks_enabled:
+            return self.cpu_clock_offset + vm.host.monotonic_ns()
+        return self.cpu_clock_offset
+
+    def read_tb(self, vm, cpu):
+        return wrapping_add(muldiv64(self.vm_clock(vm), self.tb_freq, 10**9), cpu.tb_offset)
+
+    def stop(self, vm, state):  # cpu_disable_ticks
+        self.cpu_clock_offset = self.vm_clock(vm)
+        self.ticks_enabled = False
+
+    def cont(self, vm):  # cpu_enable_ticks
+        self.cpu_clock_offset = self.cpu_clock_offset - vm.host.monotonic_ns()
+        self.ticks_enabled = True
+
+    def pre_save(self, vm):
+        # tb_freq is the machine type's, the same in every process (carried here for that);
+        # tb_offset is not migrated under TCG (a patch adding it was rejected)
+        return Record(cpu_clock_offset=self.cpu_clock_offset, tb_freq=self.tb_freq)
+
+    def post_load(self, vm, record):
+        self.cpu_clock_offset, self.tb_freq = record.cpu_clock_offset, record.tb_freq
+
+

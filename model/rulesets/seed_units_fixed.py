@@ -1,0 +1,28 @@
+"""seed-units-fixed: the seed mail's scheme with one change: the migration time is turned into
+ticks as ``migrationTime * recvHostTBFreq / 1e9`` (the mail divides ns by Hz). Nothing else
+changed: no clamp of a negative migration time, the destination's frequency, no stoppedGuestTB.
+
+The product is taken in 128 bits (``(__int128)migrationTime * freq``), as QEMU's muldiv64 does;
+in plain int64_t it would overflow from about 0.92 s at 10 GHz (try it: README, "Your own rules").
+Source: seed mail (shared/reference/seed-mail.txt), scenario 2.
+"""
+
+from model.rulesets.seed_as_written import Rules as AsWritten
+from tbcheck import S64, S128, assign, to_s64, wrapping_add, wrapping_sub
+
+
+class Rules(AsWritten):
+    name = "seed-units-fixed"
+    summary = "the seed's scheme with ns * f / 1e9 for the migration time, nothing else changed"
+    source = "seed mail (shared/reference/seed-mail.txt) with the unit error fixed"
+
+    def cont(self, vm):
+        migrationTBDiff = S64(0)
+        if self.running:
+            migrationTime = vm.host.realtime_ns() - self.sendhostCLK
+            recvHostTBFreq = to_s64(vm.host.tb_freq)
+            ticks = migrationTime.convert(S128) * recvHostTBFreq / 10**9
+            migrationTBDiff = assign(S64, ticks, "migrationTBDiff")
+        recvTBDiff = wrapping_sub(wrapping_add(self.guestTB, migrationTBDiff), vm.host.tb())
+        vm.set_all_offsets(recvTBDiff)
+        self.running = False

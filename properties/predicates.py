@@ -1,0 +1,59 @@
+"""What each property demands of two (or more) TB values: pure functions of the number domain.
+
+The same functions judge the symbolic engine's terms, the concrete engine's ints and a real
+QEMU's recorded reads; ``err`` widens a comparison by the uncertainty of a recorded read
+(a read is a point somewhere inside its QMP round trip; the model's reads have ``err = 0``).
+"""
+
+from __future__ import annotations
+
+from model.domain import Bool, Int, Num, all_
+
+NS_PER_S = 10**9
+
+
+def as_int(x: Num | int) -> Int:
+    """A value as a mathematical integer (u64 TB values compare as unsigned)."""
+    return Int(x) if isinstance(x, int) else x.convert(Int)  # type: ignore[return-value]
+
+
+def ticks(ns: Num | int, freq: Num | int) -> Int:
+    """Ticks of a ``freq`` Hz counter in ``ns`` nanoseconds (truncated, exact integers)."""
+    return (as_int(ns) * as_int(freq)) / NS_PER_S  # type: ignore[return-value]
+
+
+def within(actual: Num, expected: Num | int, below: Num | int, above: Num | int) -> Bool:
+    """``expected - below <= actual <= expected + above``, in exact integers."""
+    a, e = as_int(actual), as_int(expected)
+    return (a >= e - as_int(below)) & (a <= e + as_int(above))
+
+
+def never_decreases(prev: Num, cur: Num, err: Num | int = 0) -> Bool:
+    """monotonic: a later read is not below an earlier one."""
+    return as_int(cur) >= as_int(prev) - as_int(err)
+
+
+def frozen(at_stop: Num, at_resume: Num, granularity: int, err: Num | int = 0) -> Bool:
+    """frozen-when-stopped / snapshot-frozen: the resume value is the stop value; an offset
+    rounded up to ``granularity`` may add up to ``granularity - 1`` ticks."""
+    return within(at_resume, at_stop, err, as_int(err) + max(granularity - 1, 0))
+
+
+def tracks(at_stop: Num, t_stop: Num, at_resume: Num, t_resume: Num, f_g: Num | int,
+           eps_ns: int, slack: int, granularity: int, err: Num | int = 0) -> Bool:
+    """tracks-wall-clock: resume = stop + elapsed * f_g, within eps * f_g plus rounding."""
+    expected = as_int(at_stop) + ticks(as_int(t_resume) - as_int(t_stop), f_g)
+    tol = ticks(eps_ns, f_g) + slack + as_int(err)
+    return within(at_resume, expected, tol, tol + max(granularity - 1, 0))
+
+
+def keeps_rate(tb_a: Num, t_a: Num, tb_b: Num, t_b: Num, f_g: Num | int, slack: int,
+               err: Num | int = 0) -> Bool:
+    """guest-frequency: between two reads while running, the TB advanced elapsed * f_g."""
+    expected = as_int(tb_a) + ticks(as_int(t_b) - as_int(t_a), f_g)
+    return within(tb_b, expected, slack + as_int(err), slack + as_int(err))
+
+
+def agree(tbs: list[Num], err: Num | int = 0) -> Bool:
+    """vcpus-agree: every vCPU read the same TB at one instant."""
+    return all_([within(x, tbs[0], err, err) for x in tbs[1:]])
