@@ -1,0 +1,119 @@
+"""``tbcheck record``: run real QEMU guests through the scenarios and write a trace (JSON Lines).
+
+The trace format is docs/trace-format.md; ``tbcheck validate`` checks a trace against the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tbcheck.errors import UsageError
+
+# Kept here (not imported from tbcheck.qemu) so that --help works without qemu.qmp installed;
+# run() checks it against the registry.
+SCENARIO_NAMES = (
+    "running",
+    "stop-cont",
+    "migrate-running",
+    "migrate-held",
+    "migrate-paused",
+    "migrate-file",
+    "migrate-file-paused",
+    "migrate-cancel",
+    "savevm-loadvm",
+    "two-hops",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, metavar="TRACE", help="trace file to write")
+    parser.add_argument(
+        "--qemu", default="qemu-system-ppc64", metavar="BINARY",
+        help="QEMU system emulator (default: qemu-system-ppc64)",
+    )
+    parser.add_argument(
+        "--machine", default="-M pseries", metavar="ARGS",
+        help="machine arguments, free text split like a shell (default: '-M pseries'); "
+        "e.g. --qemu qemu-system-ppc --machine '-M mac99'",
+    )
+    parser.add_argument(
+        "--scenario", action="append", metavar="NAME", dest="scenarios",
+        help=f"scenario to record, repeatable (default: all): {', '.join(SCENARIO_NAMES)}",
+    )
+    parser.add_argument(
+        "--reads", type=int, default=5, metavar="N",
+        help="rounds of TB reads (every vCPU) at each point (default: 5)",
+    )
+    parser.add_argument(
+        "--delay", type=float, default=1.0, metavar="SECONDS",
+        help="length of each run or paused wait (default: 1.0)",
+    )
+    parser.add_argument(
+        "--file-gap", type=float, default=2.0, metavar="SECONDS",
+        help="time between saving and loading a file migration (default: 2.0)",
+    )
+    parser.add_argument(
+        "--tb-freq", type=int, default=None, metavar="HZ",
+        help="nominal guest TB frequency for the header (default: known for pseries, mac99)",
+    )
+
+
+def _check(args: argparse.Namespace) -> list[str]:
+    names = args.scenarios or list(SCENARIO_NAMES)
+    unknown = [n for n in names if n not in SCENARIO_NAMES]
+    if unknown:
+        raise UsageError(
+            f"unknown scenario {unknown[0]!r}; choose from: {', '.join(SCENARIO_NAMES)}"
+        )
+    if len(set(names)) != len(names):
+        raise UsageError("a scenario is named twice")
+    if args.reads < 1 or args.reads > 10_000:
+        raise UsageError("--reads must be between 1 and 10000")
+    if not 0 < args.delay <= 3600 or not 0 <= args.file_gap <= 3600:
+        raise UsageError("--delay must be in (0, 3600] s and --file-gap in [0, 3600] s")
+    if args.tb_freq is not None and args.tb_freq <= 0:
+        raise UsageError("--tb-freq must be positive")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    names = _check(args)
+    import asyncio
+
+    from tbcheck.qemu import machine
+    from tbcheck.qemu.recorder import record
+    from tbcheck.qemu.scenarios import SCENARIOS
+    from tbcheck.qemu.session import Options
+
+    assert set(SCENARIO_NAMES) == set(SCENARIOS), "record_cmd.SCENARIO_NAMES is out of date"
+    cfg = machine.resolve(args.qemu, args.machine, args.tb_freq)
+    if "savevm-loadvm" in names:
+        import shutil
+
+        if shutil.which("qemu-img") is None:
+            raise UsageError("scenario savevm-loadvm needs qemu-img (install qemu-utils)")
+    opts = Options(reads=args.reads, delay_s=args.delay, file_gap_s=args.file_gap)
+    print(
+        f"record: {cfg.binary} {' '.join(cfg.machine_args)}, {cfg.smp} vCPU(s), QEMU "
+        f"{cfg.version} -> {args.out}",
+        file=sys.stderr,
+    )
+
+    def progress(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        results = asyncio.run(record(cfg, names, opts, Path(args.out), progress))
+    except asyncio.CancelledError:  # SIGTERM: the recorder cancelled itself after cleaning up
+        progress(f"tbcheck: terminated; partial trace in {args.out}")
+        return 143
+    failed = [n for n, (ok, _, _) in results.items() if not ok]
+    total = sum(w for _, w, _ in results.values())
+    progress(f"record: {len(results) - len(failed)}/{len(results)} scenarios ok, "
+             f"{total:.1f} s in scenarios; trace {args.out}")
+    return 1 if failed else 0

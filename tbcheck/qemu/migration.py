@@ -1,0 +1,154 @@
+"""Migrations between two QEMU processes on this host: live over loopback TCP, or via a file.
+
+Each migration is bracketed by ``migrate-start`` and ``migrate-done`` marks, and every MIGRATION,
+STOP and RESUME event of both sides is in the trace with QEMU's own timestamp, so a validator
+can place the phases (implicit stop, transfer, load, resume) that SPEC.md's migrate has.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from tbcheck.qemu.session import Session
+from tbcheck.qemu.vm import RecordError, Vm
+
+
+async def set_caps(vm: Vm, **caps: bool) -> None:
+    """Migration capabilities by name (underscores for dashes); ``events`` is always wanted."""
+    caps = {"events": True, **caps}
+    wanted = [{"capability": k.replace("_", "-"), "state": v} for k, v in caps.items()]
+    await vm.command("migrate-set-capabilities", {"capabilities": wanted})
+
+
+async def listen(session: Session, name: str, uri: str) -> tuple[Vm, str]:
+    """Start a destination with ``-incoming defer``, then listen on ``uri``.
+
+    Deferred so that the events capability is on before anything arrives, and so that a TCP
+    port is chosen by QEMU itself (port 0), which avoids racing for a free port.
+    """
+    dst = await session.start_vm(name, incoming="defer")
+    await set_caps(dst)
+    _, win = await dst.command("migrate-incoming", {"uri": uri})
+    if uri.startswith("tcp:"):
+        info, _ = await dst.command("query-migrate")
+        try:
+            port = info["socket-address"][0]["port"]
+        except (KeyError, IndexError, TypeError):
+            raise RecordError(f"{name}: query-migrate gave no listening port: {info}") from None
+        uri = f"tcp:127.0.0.1:{port}"
+    else:
+        session.mark("migrate-load-start", dst, win, to=name, uri=uri)
+    return dst, uri
+
+
+async def _finish_on(dst: Vm, source_state: str, since: int) -> str:
+    """Wait until the destination has loaded (and, for a running source, resumed)."""
+    status = await dst.wait_migration({"completed"}, since=since)
+    if status != "completed":
+        raise RecordError(f"{dst.name}: incoming migration {status}")
+    if source_state == "running":
+        await dst.wait_event(lambda e: e["event"] == "RESUME", since=since)
+    return await dst.runstate()
+
+
+async def live(session: Session, src: Vm, dst_name: str, *, hold_s: float | None = None) -> Vm:
+    """Live migration to a new process over loopback; with ``hold_s`` the switchover is held
+    that long at pre-switchover (source stopped), which makes the downtime long and visible."""
+    dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0")
+    await set_caps(src, pause_before_switchover=hold_s is not None)
+    source_state = await src.runstate()
+    since_src, since_dst = len(src.events), len(dst.events)
+    _, start = await src.command("migrate", {"uri": uri})
+    session.mark(
+        "migrate-start", src, start, to=dst_name, uri=uri, transport="tcp",
+        source_state=source_state, held=hold_s is not None, **{"from": src.name},
+    )
+    if hold_s is not None:
+        await hold(session, src, since_src, start, hold_s)
+    status = await src.wait_migration({"completed"}, since=since_src)
+    if status != "completed":
+        raise RecordError(f"{src.name}: migration {status}")
+    dest_state = await _finish_on(dst, source_state, since_dst)
+    info, _ = await src.command("query-migrate")
+    session.mark(
+        "migrate-done", dst, session.since(start), to=dst_name, transport="tcp",
+        source_state=source_state, dest_state=dest_state, downtime_ms=info.get("downtime"),
+        total_time_ms=info.get("total-time"), **{"from": src.name},
+    )
+    return dst
+
+
+async def hold(session: Session, src: Vm, since: int, start: dict[str, int], hold_s: float) -> None:
+    """Wait for pre-switchover, read the held source, keep it held ``hold_s``, then continue."""
+    status = await src.wait_migration({"pre-switchover"}, since=since)
+    if status != "pre-switchover":
+        raise RecordError(f"{src.name}: migration {status} before switchover")
+    session.mark("migrate-held", src, session.since(start))
+    await session.reads(src, "source-held")
+    await session.wait(hold_s, src, "switchover held")
+    _, win = await src.command("migrate-continue", {"state": "pre-switchover"})
+    session.mark("migrate-continue", src, win)
+
+
+async def via_file(session: Session, src: Vm, dst_name: str, gap_s: float) -> Vm:
+    """Save to a file (``exec:cat > F``), quit the source, wait ``gap_s``, load in a new
+    process (``exec:cat F``): the SPEC's migrate with a long transfer phase."""
+    stream = session.workdir / f"{src.name}-to-{dst_name}.mig"
+    out_uri = f"exec:cat > {shlex.quote(str(stream))}"
+    await set_caps(src)
+    source_state = await src.runstate()
+    since_src = len(src.events)
+    _, start = await src.command("migrate", {"uri": out_uri})
+    session.mark(
+        "migrate-start", src, start, to=dst_name, uri=out_uri, transport="file",
+        source_state=source_state, held=False, **{"from": src.name},
+    )
+    status = await src.wait_migration({"completed"}, since=since_src)
+    if status != "completed":
+        raise RecordError(f"{src.name}: migration to file {status}")
+    session.mark(
+        "migrate-saved", src, session.since(start), file_bytes=stream.stat().st_size,
+        **{"from": src.name},
+    )
+    await session.reads(src, "source-postmigrate")
+    await session.quit(src)
+    await session.wait(gap_s, None, "stream on disk, no VM running")
+    dst, _ = await listen(session, dst_name, f"exec:cat {shlex.quote(str(stream))}")
+    # since=0: the destination's listener has heard every event since it started
+    dest_state = await _finish_on(dst, source_state, 0)
+    session.mark(
+        "migrate-done", dst, session.since(start), to=dst_name, transport="file",
+        source_state=source_state, dest_state=dest_state, **{"from": src.name},
+    )
+    return dst
+
+
+async def cancelled(session: Session, src: Vm, dst_name: str) -> Vm:
+    """Start a live migration, hold it at pre-switchover (source stopped), then cancel it:
+    SPEC's migrate-fail. Returns the source, which should be running again."""
+    dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0")
+    await set_caps(src, pause_before_switchover=True)
+    source_state = await src.runstate()
+    since = len(src.events)
+    _, start = await src.command("migrate", {"uri": uri})
+    session.mark(
+        "migrate-start", src, start, to=dst_name, uri=uri, transport="tcp",
+        source_state=source_state, held=True, **{"from": src.name},
+    )
+    status = await src.wait_migration({"pre-switchover"}, since=since)
+    if status != "pre-switchover":
+        raise RecordError(f"{src.name}: migration {status} before switchover")
+    session.mark("migrate-held", src, session.since(start))
+    await session.reads(src, "source-held")
+    _, win = await src.command("migrate_cancel")
+    session.mark("migrate-cancel", src, win)
+    status = await src.wait_migration({"cancelled"}, since=since)
+    if source_state == "running":
+        await src.wait_event(lambda e: e["event"] == "RESUME", since=since)
+    after = await src.runstate()
+    session.mark(
+        "migrate-failed", src, session.since(start), to=dst_name, status=status,
+        source_state=after, **{"from": src.name},
+    )
+    await session.quit(dst)
+    return src

@@ -1,0 +1,171 @@
+"""The recorded scenarios: each boots a fresh guest and drives it through one SPEC.md sequence.
+
+Every scenario reads the TB (all vCPUs, ``--reads`` rounds) before and after each event, reads a
+paused guest right after a stop and right before a cont, and ends with a run and a last batch, so
+the rate after the last event can be measured too. Read ``point`` names say where a batch is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from tbcheck.qemu import migration
+from tbcheck.qemu.session import Session
+from tbcheck.qemu.vm import Vm
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    run: Callable[[Session], Awaitable[None]]
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str, summary: str) -> Callable[[Callable[[Session], Awaitable[None]]], None]:
+    def register(fn: Callable[[Session], Awaitable[None]]) -> None:
+        SCENARIOS[name] = Scenario(name, summary, fn)
+
+    return register
+
+
+async def _run_and_read(s: Session, vm: Vm, point: str = "end") -> None:
+    await s.wait(s.opts.delay_s, vm, "guest runs")
+    await s.reads(vm, point)
+
+
+async def _paused_interval(s: Session, vm: Vm, why: str) -> None:
+    await s.reads(vm, "paused-after-stop")
+    await s.wait(s.opts.delay_s, vm, why)
+    await s.reads(vm, "paused-before-cont")
+
+
+@scenario("running", "the guest runs: TB rate against both host clocks, vCPUs agree")
+async def running(s: Session) -> None:
+    vm = await s.start_vm("src")
+    await s.reads(vm, "start")
+    await _run_and_read(s, vm, "after-run")
+    await _run_and_read(s, vm)
+
+
+@scenario("stop-cont", "explicit stop, wait, cont: the TB should be frozen while paused")
+async def stop_cont(s: Session) -> None:
+    vm = await s.start_vm("src")
+    await s.reads(vm, "before-stop")
+    await s.stop(vm)
+    await _paused_interval(s, vm, "paused")
+    await s.cont(vm)
+    await s.reads(vm, "after-cont")
+    await _run_and_read(s, vm)
+
+
+@scenario("migrate-running", "live migration of a running guest over loopback TCP")
+async def migrate_running(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    dst = await migration.live(s, src, "dst")
+    await s.reads(dst, "after-migrate")
+    await s.reads(src, "source-postmigrate")
+    await s.quit(src)
+    await _run_and_read(s, dst)
+
+
+@scenario("migrate-held", "live migration with the switchover held (pause-before-switchover)")
+async def migrate_held(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    dst = await migration.live(s, src, "dst", hold_s=s.opts.delay_s)
+    await s.reads(dst, "after-migrate")
+    await s.quit(src)
+    await _run_and_read(s, dst)
+
+
+@scenario("migrate-paused", "stop, migrate the paused guest, wait, cont on the destination")
+async def migrate_paused(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-stop")
+    await s.stop(src)
+    await s.reads(src, "paused-after-stop")
+    dst = await migration.live(s, src, "dst")
+    await s.reads(dst, "paused-after-migrate")
+    await s.quit(src)
+    await s.wait(s.opts.delay_s, dst, "paused on destination")
+    await s.reads(dst, "paused-before-cont")
+    await s.cont(dst)
+    await s.reads(dst, "after-cont")
+    await _run_and_read(s, dst)
+
+
+@scenario("migrate-file", "running guest saved to a file, gap, loaded by a new process")
+async def migrate_file(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    dst = await migration.via_file(s, src, "dst", s.opts.file_gap_s)
+    await s.reads(dst, "after-migrate")
+    await _run_and_read(s, dst)
+
+
+@scenario("migrate-file-paused", "paused guest saved to a file, gap, loaded, cont")
+async def migrate_file_paused(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-stop")
+    await s.stop(src)
+    await s.reads(src, "paused-after-stop")
+    dst = await migration.via_file(s, src, "dst", s.opts.file_gap_s)
+    await s.reads(dst, "paused-after-migrate")
+    await s.wait(s.opts.delay_s, dst, "paused on destination")
+    await s.reads(dst, "paused-before-cont")
+    await s.cont(dst)
+    await s.reads(dst, "after-cont")
+    await _run_and_read(s, dst)
+
+
+@scenario("migrate-cancel", "live migration cancelled at pre-switchover: the source resumes")
+async def migrate_cancel(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    await migration.cancelled(s, src, "dst")
+    await s.reads(src, "after-cancel")
+    await _run_and_read(s, src)
+
+
+@scenario("savevm-loadvm", "savevm while running, run on, loadvm while running and paused")
+async def savevm_loadvm(s: Session) -> None:
+    disk = s.new_disk()
+    vm = await s.start_vm("src", disk=disk)
+    await s.reads(vm, "before-savevm")
+    _, win = await vm.hmp("savevm snap1")
+    s.mark("savevm", vm, win, snapshot="snap1")
+    await s.reads(vm, "after-savevm")
+    await _run_and_read(s, vm, "before-loadvm")
+    _, win = await vm.hmp("loadvm snap1")
+    s.mark("loadvm", vm, win, snapshot="snap1")
+    await s.reads(vm, "after-loadvm")
+    await _run_and_read(s, vm, "before-stop")
+    await s.stop(vm)
+    await s.reads(vm, "paused-after-stop")
+    _, win = await vm.hmp("loadvm snap1")
+    s.mark("loadvm", vm, win, snapshot="snap1")
+    await s.reads(vm, "paused-after-loadvm")
+    await s.wait(s.opts.delay_s, vm, "paused after loadvm")
+    await s.reads(vm, "paused-before-cont")
+    await s.cont(vm)
+    await s.reads(vm, "after-cont")
+    await _run_and_read(s, vm)
+
+
+@scenario("two-hops", "a running guest migrated live twice (src -> dst1 -> dst2)")
+async def two_hops(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    dst1 = await migration.live(s, src, "dst1")
+    await s.reads(dst1, "after-migrate")
+    await s.quit(src)
+    await _run_and_read(s, dst1, "before-migrate")
+    dst2 = await migration.live(s, dst1, "dst2")
+    await s.reads(dst2, "after-migrate")
+    await s.quit(dst1)
+    await _run_and_read(s, dst2)
