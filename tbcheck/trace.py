@@ -138,6 +138,8 @@ def check_record(record: Any) -> str | None:
             return "read record: negative vcpu"
     if kind == "scenario" and record["edge"] not in SCENARIO_EDGES:
         return f"scenario record: edge {record['edge']!r} is not 'begin' or 'end'"
+    if kind == "scenario" and record["edge"] == "end" and not isinstance(record.get("ok"), bool):
+        return "scenario end record: missing or non-boolean field 'ok'"
     if kind == "footer" and record["status"] not in FOOTER_STATUSES:
         return f"footer record: unknown status {record['status']!r}"
     if kind == "header" and record["vcpus"] < 1:
