@@ -165,7 +165,10 @@ class TraceWriter:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._fh: IO[str] = self.path.open("w", encoding="utf-8")
+        try:
+            self._fh: IO[str] = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write trace {self.path}: {exc.strerror}") from None
         self.scenario: str | None = None
 
     def write(self, kind: str, **fields: Any) -> None:

@@ -101,11 +101,11 @@ async def record(cfg: MachineConfig, names: list[str], opts: Options, out: Path,
                  progress: Callable[[str], None]) -> dict[str, tuple[bool, float, str | None]]:
     """Record ``names`` into ``out``; returns each scenario's (ok, wall seconds, error)."""
     logging.getLogger("qemu.qmp").setLevel(logging.CRITICAL)  # our records say what failed
+    trace = TraceWriter(out)
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
     if me is not None:
         loop.add_signal_handler(signal.SIGTERM, me.cancel)  # SIGTERM cleans up like Ctrl-C
-    trace = TraceWriter(out)
     results: dict[str, tuple[bool, float, str | None]] = {}
     status = "failed"
     t0 = time.monotonic()

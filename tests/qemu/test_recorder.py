@@ -179,3 +179,92 @@ def test_unknown_scenario_is_usage_error(tmp_path: Path) -> None:
 def test_missing_binary_is_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         record_cmd.run(parse(["--out", str(tmp_path / "t"), "--qemu", "qemu-system-nonesuch"]))
+
+
+def test_failed_scenario_is_recorded_and_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scenario that QEMU refuses ends with ok false and its error; the VM is still quit and
+    the recording goes on to the next scenario."""
+    import asyncio
+
+    from tbcheck.qemu import machine, recorder, scenarios
+    from tbcheck.qemu.session import Options, Session
+
+    need_binary("qemu-system-ppc64")
+
+    async def broken(s: Session) -> None:
+        vm = await s.start_vm("src")
+        await s.reads(vm, "start", n=1)
+        await vm.command("no-such-command")
+
+    monkeypatch.setitem(scenarios.SCENARIOS, "broken",
+                        scenarios.Scenario("broken", "fails on purpose", broken))
+    cfg = machine.resolve("qemu-system-ppc64", "-M pseries")
+    out = tmp_path / "t.jsonl"
+    results = asyncio.run(recorder.record(cfg, ["broken", "running"],
+                                          Options(reads=1, delay_s=0.1), out, lambda m: None))
+    assert results["broken"][0] is False and "no-such-command" in str(results["broken"][2])
+    assert results["running"][0] is True
+    recs = read_trace(out)
+    (end,) = [r for r in recs if r["kind"] == "scenario" and r["edge"] == "end"
+              and r["name"] == "broken"]
+    assert end["ok"] is False and "CommandNotFound" in end["error"]
+    (cmd,) = [r for r in recs if r["kind"] == "command" and r["cmd"] == "no-such-command"]
+    assert cmd["ok"] is False
+    assert recs[-1]["status"] == "complete" and recs[-1]["failed"] == ["broken"]
+    for r in recs:
+        if r["kind"] == "mark" and r["label"] == "vm-start":
+            assert not Path(f"/proc/{r['pid']}").exists()
+    assert len(marks(recs, "broken", "vm-quit")) == 1
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupt_kills_qemu_and_leaves_a_readable_trace(tmp_path: Path, sig: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    need_binary("qemu-system-ppc64")
+    out = tmp_path / "t.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tbcheck.cli", "record", "--out", str(out),
+         "--scenario", "stop-cont", "--scenario", "running", "--delay", "5"],
+        stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while '"label":"stop"' not in (out.read_text() if out.exists() else ""):
+        assert proc.poll() is None and time.monotonic() < deadline, "recorder did not start"
+        time.sleep(0.05)
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == (130 if sig == "SIGINT" else 143), err
+    recs = read_trace(out)
+    assert recs[-1]["status"] == "interrupted"
+    (end,) = [r for r in recs if r["kind"] == "scenario" and r["edge"] == "end"]
+    assert end["name"] == "stop-cont" and end["ok"] is False and end["error"] == "interrupted"
+    for r in recs:
+        if r["kind"] == "mark" and r["label"] == "vm-start":
+            assert not Path(f"/proc/{r['pid']}").exists()
+            qmp = r["argv"][r["argv"].index("-qmp") + 1]
+            assert not Path(qmp.removeprefix("unix:").split(",")[0]).parent.exists()
+
+
+def test_machine_arguments() -> None:
+    from tbcheck.qemu import machine
+
+    assert machine.machine_name(["-M", "pseries,cap-htm=off"]) == "pseries"
+    assert machine.machine_name(["-machine", "accel=tcg,type=mac99"]) == "mac99"
+    assert machine.machine_name(["-m", "512"]) is None
+    assert machine.parse_machine_args("-M pseries -m '1G'") == ["-M", "pseries", "-m", "1G"]
+    for bad in ("-M pseries -qmp stdio", "-incoming defer", "-M 'unclosed"):
+        with pytest.raises(UsageError):
+            machine.parse_machine_args(bad)
+
+
+def test_bad_machine_is_usage_error(tmp_path: Path) -> None:
+    need_binary("qemu-system-ppc64")
+    with pytest.raises(UsageError, match="does not start"):
+        record_cmd.run(parse(["--out", str(tmp_path / "t"), "--machine", "-M nosuchboard"]))
