@@ -133,6 +133,12 @@ def _mul_bounds(alo: int, ahi: int, blo: int, bhi: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- Bool
 
 
+#: A symbolic value whose intended wrap (``wrapping_add``, a conversion) is not yet applied may
+#: stray this far from its type's range; past it the wrap is applied at once. Lazy wraps keep
+#: ``G = H + (G0 - H0)`` one term where eager ones would nest an ``If`` per operation.
+LAZY_LIMIT = 1 << 68
+
+
 class Bool:
     """A truth value of either engine. ``if b:`` works only when the value is concrete."""
 
@@ -216,16 +222,17 @@ class Num:
     ``v`` is a Python int or a z3 integer term; ``lo``/``hi`` bound its value (exact when concrete).
     """
 
-    __slots__ = ("v", "lo", "hi")
+    __slots__ = ("v", "lo", "hi", "lazy")
     BITS: ClassVar[int | None] = None  # None: unbounded mathematical integer
     SIGNED: ClassVar[bool] = True
     CTYPE: ClassVar[str] = "integer"
 
-    def __init__(self, v: Raw, lo: int | None = None, hi: int | None = None) -> None:
+    def __init__(self, v: Raw, lo: int | None = None, hi: int | None = None,
+                 lazy: bool = False) -> None:
         if isinstance(v, bool):
             raise TypeError(f"{type(self).__name__} from a bool")
         if isinstance(v, Num):
-            v = v.v
+            v = v.reduced().v
         if not is_sym(v):
             v = int(v)
             if self.BITS is not None and not self.tmin() <= v <= self.tmax():
@@ -237,6 +244,7 @@ class Num:
             if lo is None or hi is None:
                 raise ValueError("a symbolic mathematical integer needs bounds")
         self.v, self.lo, self.hi = v, lo, hi
+        self.lazy = lazy and is_sym(v)
 
     # ----- type facts
     @classmethod
@@ -261,6 +269,9 @@ class Num:
             return cls(v, lo, hi)
         tmin, tmax = cls.tmin(), cls.tmax()
         assert tmin is not None and tmax is not None
+        if what is None and is_sym(v) and (lo < tmin or hi > tmax) and \
+                max(-lo, hi) < LAZY_LIMIT:
+            return cls(v, lo, hi, lazy=True)  # an intended wrap: reduce when a value is needed
         if what is not None and (lo < tmin or hi > tmax):
             if is_sym(v):
                 below, above = (v < tmin) if lo < tmin else False, (v > tmax) if hi > tmax else False
@@ -271,6 +282,15 @@ class Num:
                 OBLIGATIONS.report(f"{what} leaves {cls.CTYPE} (value {v})", True)
         w, nlo, nhi = _wrap(v, lo, hi, tmin, cls.BITS)
         return cls(w, nlo, nhi)
+
+    def reduced(self) -> Num:
+        """The same value with its term inside the type's range (see ``LAZY_LIMIT``)."""
+        if not self.lazy:
+            return self
+        tmin = self.tmin()
+        assert tmin is not None and self.BITS is not None
+        w, lo, hi = _wrap(self.v, self.lo, self.hi, tmin, self.BITS)
+        return type(self)(w, lo, hi)
 
     @property
     def symbolic(self) -> bool:
@@ -308,7 +328,8 @@ class Num:
         """C conversion to type ``t`` (modular for integer types, as C does for unsigned)."""
         if t is type(self):
             return self
-        return t.make(self.v, self.lo, self.hi, None)
+        x = self if t.BITS is not None and t.BITS == self.BITS else self.reduced()
+        return t.make(x.v, x.lo, x.hi, None)
 
     # ----- arithmetic
     def _binop(self, o: Any, op: str, rev: bool = False) -> Num:
@@ -316,8 +337,7 @@ class Num:
         if c is NotImplemented:
             return NotImplemented
         t, a, b = c
-        if rev:
-            a, b = b, a
+        a, b = (b.reduced(), a.reduced()) if rev else (a.reduced(), b.reduced())
         if op == "+":
             return t.make(a.v + b.v, a.lo + b.lo, a.hi + b.hi, f"{a.CTYPE} +")
         if op == "-":
@@ -363,17 +383,19 @@ class Num:
         raise TypeError("use / : these are C integers and / truncates as C does")
 
     def __neg__(self) -> Num:
-        return type(self).make(-self.v, -self.hi, -self.lo, f"{self.CTYPE} unary -")
+        x = self.reduced()
+        return type(self).make(-x.v, -x.hi, -x.lo, f"{self.CTYPE} unary -")
 
     def __rshift__(self, k: int) -> Num:
         """Shift right by a constant (C: logical for unsigned, arithmetic for signed here)."""
         if not isinstance(k, int) or not 0 <= k < 128:
             raise TypeError("shift by a constant between 0 and 127")
         d = 1 << k
-        v = self.v / d if is_sym(self.v) else self.v >> k  # floor for both engines
-        if is_sym(self.v) and self.lo < 0:
-            v = z3.If(self.v >= 0, self.v / d, -((-self.v + d - 1) / d))
-        return type(self)(v, self.lo >> k, self.hi >> k)
+        x = self.reduced()
+        v = x.v / d if is_sym(x.v) else x.v >> k  # floor for both engines
+        if is_sym(x.v) and x.lo < 0:
+            v = z3.If(x.v >= 0, x.v / d, -((-x.v + d - 1) / d))
+        return type(self)(v, x.lo >> k, x.hi >> k)
 
     # ----- comparisons
     def _cmp(self, o: Any, op: str) -> Bool:
@@ -381,6 +403,7 @@ class Num:
         if c is NotImplemented:
             return NotImplemented
         _, a, b = c
+        a, b = a.reduced(), b.reduced()
         x, y = a.v, b.v
         if not is_sym(x) and not is_sym(y):
             return Bool({"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y,
@@ -491,7 +514,7 @@ def ite(c: Bool | bool, a: Any, b: Any) -> Any:
     a, b = a.convert(t), b.convert(t)
     if isinstance(cv, bool):
         return a if cv else b
-    return t(_ite(cv, a.v, b.v), min(a.lo, b.lo), max(a.hi, b.hi))
+    return t(_ite(cv, a.v, b.v), min(a.lo, b.lo), max(a.hi, b.hi), lazy=a.lazy or b.lazy)
 
 
 def max_(a: Any, b: Any) -> Any:
@@ -539,7 +562,7 @@ def muldiv64(a: Num, b: Num | int, c: Num | int) -> U64:
     """QEMU's ``uint64_t muldiv64(uint64_t a, uint32_t b, uint32_t c)``: ``a * b / c`` with a
     128-bit intermediate. ``b`` and ``c`` are passed as ``uint32_t``: a larger value is cut (and
     reported, since it left its declared type)."""
-    a64 = to_u64(a) if isinstance(a, Num) else U64(a)
+    a64 = (to_u64(a) if isinstance(a, Num) else U64(a)).reduced()
     b32 = _as_param(b, U32, "muldiv64 argument b")
     c32 = _as_param(c, U32, "muldiv64 argument c")
     prod = U128.make(a64.v * b32.v, *_mul_bounds(a64.lo, a64.hi, b32.lo, b32.hi), "128-bit *")
@@ -549,8 +572,7 @@ def muldiv64(a: Num, b: Num | int, c: Num | int) -> U64:
 
 def _as_param(x: Num | int, t: type[Num], what: str) -> Num:
     """Pass ``x`` to a C parameter of type ``t``; a value that does not fit is reported."""
-    if isinstance(x, int):
-        x = Int(x)
+    x = Int(x) if isinstance(x, int) else x.reduced()
     return t.make(x.v, x.lo, x.hi, f"{what} (passed as {t.CTYPE})")
 
 
@@ -570,6 +592,7 @@ def value(x: Num | Bool, model: z3.ModelRef | None = None) -> int | bool:
             return x.v
         assert model is not None
         return z3.is_true(model.eval(x.v, model_completion=True))
+    x = x.reduced()
     if not is_sym(x.v):
         return int(x.v)
     assert model is not None

@@ -74,8 +74,8 @@ def rebuild(obj: Any, new_leaves: Iterator[Any]) -> Any:
 
 
 def merge(items: list[tuple[Bool, Any]]) -> tuple[Bool, Any]:
-    """One state standing for several with the same key: each number becomes an ``ite`` chain
-    over the path conditions (the conditions are disjoint)."""
+    """One state standing for several with the same key: each number that differs becomes an
+    ``ite`` chain over the path conditions (which are disjoint)."""
     if len(items) == 1:
         return items[0]
     columns = list(zip(*(leaves(s) for _, s in items), strict=True))
@@ -84,7 +84,7 @@ def merge(items: list[tuple[Bool, Any]]) -> tuple[Bool, Any]:
     for col in columns:
         acc = col[-1]
         for pc, x in zip(reversed(pcs[:-1]), reversed(col[:-1]), strict=True):
-            if x is acc or (not _sym(x) and not _sym(acc) and _same_value(x, acc)):
+            if x is acc or _same_value(x, acc):
                 continue
             acc = ite(pc, x, acc)
         merged.append(acc)
@@ -96,4 +96,11 @@ def _sym(x: Any) -> bool:
 
 
 def _same_value(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a.v == b.v
+    """Equal values: the same int, or the same z3 term (z3 shares equal terms)."""
+    if type(a) is not type(b):
+        return False
+    if _sym(a) and _sym(b):
+        return a.v.eq(b.v)
+    if _sym(a) or _sym(b):
+        return False
+    return a.v == b.v

@@ -184,7 +184,7 @@ class World:
     def _pass(self, path: Path, d: Num, guest_sees: bool) -> None:
         """``d`` ns of true time pass; the ideal guest clock runs if ``guest_sees``."""
         path.ws.t = path.ws.t + d.convert(Int)
-        if guest_sees:
+        if guest_sees and self.record_observations:  # for display only
             path.ws.ghost.guest_ns = path.ws.ghost.guest_ns + d.convert(Int)
 
     def _new_proc(self, path: Path, host: int, state: str) -> Proc:
@@ -230,7 +230,8 @@ class World:
         if ws.vm.state != RUNNING:
             self._pass(path, ev.d, False)
             return
-        t0, before = ws.t, self._read(path, "run")
+        # every event that leaves the guest running ends with a read at this instant: reuse it
+        t0, before = ws.t, ws.ghost.last if ws.ghost.last is not None else self._read(path, "run")
         self._pass(path, ev.d, True)
         after = self._read(path, "run")
         away = Bool(ws.vm.host != 0) & (ev.d.convert(Int) > 0)
@@ -278,15 +279,15 @@ class World:
         refusal = self._hook(path, dst, "post_load", record)
         paths = [path]
         if refusal is not None:
-            if refusal.when.symbolic:
-                refused = path.fork(refusal.when)
+            refused = path.fork(refusal.when) if refusal.when.symbolic else (
+                path if refusal.when else None)
+            if refused is not None:  # the switchover fails; the source resumes
                 refused.note = refusal.reason
+                self._pass(refused, ev.p_resume, stopped is not None)
                 self._cancel(refused, stopped)
+                if refused is path:
+                    return paths
                 paths.append(refused)
-            elif refusal.when:
-                path.note = refusal.reason
-                self._cancel(path, stopped)
-                return paths
         self._pass(path, ev.p_resume, stopped is not None)
         ws = path.ws
         ws.vm = dst
@@ -333,13 +334,21 @@ class World:
         was_running = self._implicit_stop(path, RESTORE_VM, "loadvm") is not None
         self._pass(path, ev.p_load, False)
         refusal = self._hook(path, ws.vm, "post_load", snap.record)
+        paths = [path]
         if refusal is not None and (refusal.when.symbolic or refusal.when):
-            raise RuleError("post_load refused a snapshot: only a migration can be refused")
+            refused = path.fork(refusal.when) if refusal.when.symbolic else path
+            refused.note = refusal.reason
+            if was_running:  # loadvm failed: the guest goes on from where it was
+                self._resume(refused, "loadvm")
+            if refused is path:
+                return paths
+            paths.append(refused)
+        ws = path.ws
         M.on_branch_restart(ws.ghost)
         ws.ghost.guest_ns = snap.guest_ns
         if not was_running:
             ws.ghost.pause_ref, ws.ghost.pause_kind = list(snap.ref), "snapshot-frozen"
-            return [path]
+            return paths
         after = self._resume(path, "loadvm")
         M.on_snapshot_resume(snap.ref, after, self.tol, "resume after loadvm", self._emit(path))
-        return [path]
+        return paths

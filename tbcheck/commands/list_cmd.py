@@ -1,13 +1,31 @@
-"""Placeholder until the subcommand lands."""
+"""``tbcheck list``: the rule sets and the properties, one line each."""
+
+from __future__ import annotations
 
 import argparse
+import json
 
-from tbcheck.errors import UsageError
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("this subcommand is not built yet")
+    from model.registry import builtins
+    from properties import PROPERTIES
+
+    variants = [{"name": c.name, "summary": c.summary, "source": c.source}
+                for c in builtins().values()]
+    props = [{"name": p.name, "summary": p.summary} for p in PROPERTIES.values()]
+    if args.json:
+        print(json.dumps({"variants": variants, "properties": props}, indent=2))
+        return 0
+    w = max(len(v["name"]) for v in variants + props)
+    print("rule sets:")
+    for v in variants:
+        print(f"  {v['name']:<{w}}  {v['summary']}")
+        print(f"  {'':<{w}}  source: {v['source']}")
+    print("properties:")
+    for p in props:
+        print(f"  {p['name']:<{w}}  {p['summary']}")
+    return 0

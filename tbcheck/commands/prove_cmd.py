@@ -1,13 +1,111 @@
-"""Placeholder until the subcommand lands."""
+"""``tbcheck prove``: every rule set against every property, with honest verdicts.
+
+Exit status 0 when every verdict is what the rule set declares (a user's file declares nothing,
+so anything but ``proved`` fails: the CI gate for a proposed patch), 1 otherwise, 2 for bad input.
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
 
 from tbcheck.errors import UsageError
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--variant", action="append", default=[], metavar="NAME",
+                   help="a built-in rule set (repeatable; default: all built-in ones)")
+    p.add_argument("--variant-file", action="append", default=[], metavar="PATH",
+                   help="your own rule file (repeatable)")
+    p.add_argument("--property", action="append", default=[], metavar="NAME",
+                   help="a property (repeatable; default: all seven)")
+    p.add_argument("--depth", type=int, default=8, help="events per sequence (default 8)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help="solver time per verdict before it is unknown (default 60 s)")
+    p.add_argument("--same-frequency", action="store_true",
+                   help="assume every host's TB runs at the same frequency")
+    p.add_argument("--eps", type=int, default=10**6, metavar="NS",
+                   help="bound on the hosts' realtime clock disagreement (default 1 ms)")
+    p.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    p.add_argument("--junit", metavar="PATH", help="also write JUnit XML, one case a cell")
+    p.add_argument("--explain", action="store_true",
+                   help="print every counterexample's timeline after the table")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("this subcommand is not built yet")
+    from properties import property_names
+    from proofs.envelope import Envelope
+    from tbcheck.loader import load_builtin, load_rules_file
+    from tbcheck.verdicts import expected_of, render_json, render_table, write_junit
+
+    for prop in args.property:
+        if prop not in property_names():
+            raise UsageError(f"unknown property {prop!r}; `tbcheck list` shows them")
+    env = Envelope(eps_ns=args.eps, depth=args.depth, nhosts=args.hosts,
+                   same_frequency=args.same_frequency)
+    env.validate()
+    if args.timeout <= 0 or args.jobs < 1:
+        raise UsageError("--timeout must be positive and --jobs at least 1")
+    props = args.property or property_names()
+    jobs: list[tuple[str, str]] = [("file", path) for path in args.variant_file]
+    for path in args.variant_file:
+        load_rules_file(path)  # a broken file is refused before any solving
+    names = args.variant or ([] if args.variant_file else _builtin_names())
+    for name in names:
+        load_builtin(name)
+    jobs = [("builtin", n) for n in names] + jobs
+    started = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs) or 1)) as pool:
+        futs = {pool.submit(_prove_one, kind, ref, props, env, args.timeout): ref
+                for kind, ref in jobs}
+        for fut in as_completed(futs):
+            got = fut.result()
+            if isinstance(got, str):
+                raise UsageError(got)
+            for r in got:
+                print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
+                      f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
+            results.extend(got)
+    order = {n: i for i, (_, n) in enumerate(jobs)}
+    results.sort(key=lambda r: (order.get(r["ref"], 99), props.index(r["property"])))
+    elapsed = time.perf_counter() - started
+    bad = [r for r in results if r["verdict"] != expected_of(r)]
+    if args.json:
+        print(render_json(env, results, elapsed))
+    else:
+        print(render_table(env, results, props, elapsed, args.explain))
+    if args.junit:
+        write_junit(args.junit, results)
+    return 1 if bad else 0
+
+
+def _builtin_names() -> list[str]:
+    from model.registry import BUILTIN_MODULES
+
+    return list(BUILTIN_MODULES)
+
+
+def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float
+               ) -> list[dict[str, Any]] | str:
+    """In a worker: load the rule set, unroll once, decide each property."""
+    from proofs.bmc import check_rules
+    from tbcheck.loader import load_builtin, load_rules_file
+    from tbcheck.verdicts import verdict_record
+
+    try:
+        rules = load_builtin(ref) if kind == "builtin" else load_rules_file(ref)
+    except UsageError as exc:
+        return str(exc)
+    declared = dict(rules.expected) if kind == "builtin" else {}
+    out = []
+    for v in check_rules(rules, props, env, timeout):
+        rec = verdict_record(v)
+        rec["ref"], rec["declared"] = ref, declared.get(v.prop)
+        out.append(rec)
+    return out

@@ -1,0 +1,220 @@
+"""Verdicts: one rule set against one property, by bounded model checking over the unrolling.
+
+The search goes step by step: first the checks the world makes at step 0 (boot), then at step
+1, ... (a shallow counterexample is found before the deep ones are even posed), each step's
+checks asked one query at a time on one incremental solver. A satisfiable query is decoded
+into events and replayed through the concrete engine, which must show the same violation. A
+proof carries its two witnesses: the envelope's assumptions are satisfiable, and the property's
+situation is reachable within the depth (else the proof would be vacuous, and says so).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from model.api import RuleSet
+from model.concrete import Trace, run
+from model.domain import U64, Int, Num
+from model.events import Event, Run
+from model.world import HostParams, Params
+from proofs.envelope import Envelope
+from proofs.linearize import Linearizer
+from proofs.unroll import Unrolling, tolerances, unroll
+
+QUICK_S = 0.3  # first, brief try of each exact query
+ABSTRACT_S = 5.0  # the linear abstraction's budget per query
+
+PROVED, VIOLATED, UNKNOWN, VACUOUS, TOOL_ERROR = (
+    "proved", "violated", "unknown", "vacuous", "tool-error")
+
+
+@dataclass
+class Counterexample:
+    params: Params
+    events: list[Event]
+    trace: Trace
+    replayed: bool
+    step: int
+
+
+@dataclass
+class Verdict:
+    variant: str
+    prop: str
+    verdict: str
+    depth: int
+    unbounded: bool = False
+    seconds: float = 0.0
+    witnesses: dict[str, Any] = field(default_factory=dict)
+    counterexample: Counterexample | None = None
+    reason: str = ""
+    queries: int = 0
+    abstract_proofs: int = 0  # sites the linear abstraction closed
+
+
+def _num(model: z3.ModelRef, x: Num) -> int:
+    if not x.symbolic:
+        return int(x.v)
+    return model.eval(x.reduced().v, model_completion=True).as_long()
+
+
+def decode(u: Unrolling, model: z3.ModelRef, upto: int) -> tuple[Params, list[Event]]:
+    """The concrete parameters and the first ``upto`` steps' events of a solver model."""
+    sp = u.sym.params
+    hosts = [HostParams(Int(_num(model, h.freq)), U64(_num(model, h.counter0)),
+                        Int(_num(model, h.skew)), Int(_num(model, h.mono0)), h.scaling_bits)
+             for h in sp.hosts]
+    params = Params(hosts, U64(_num(model, sp.tb0)), sp.ncpus)
+    events: list[Event] = []
+    for sv in u.sym.steps[:upto]:
+        alt = u.alts[next(j for j, b in enumerate(sv.choice)
+                          if z3.is_true(model.eval(b, model_completion=True)))]
+        c = type(sv)(sv.choice, *(Int(_num(model, x)) for x in (sv.d, sv.p1, sv.p2, sv.p3)))
+        if alt[0] != "run":
+            events.append(c.event(alt))
+        events.append(Run(c.rest(alt)))
+    return params, events
+
+
+def replay(u: Unrolling, prop: str, params: Params, events: list[Event], step: int
+           ) -> Counterexample:
+    tol = tolerances(u.rules, u.env, params)
+    trace = run(u.rules, params, events, tol)
+    return Counterexample(params, events, trace, bool(trace.violations(prop)), step)
+
+
+def _witness(solver: z3.Solver, u: Unrolling, terms: list[z3.BoolRef]) -> dict[str, Any]:
+    solver.push()
+    solver.add(z3.Or(terms) if terms else z3.BoolVal(False))
+    r = solver.check()
+    out: dict[str, Any] = {"result": str(r)}
+    if r == z3.sat:
+        m = solver.model()
+        step = min((k for k, t in enumerate(terms) if z3.is_true(m.eval(t, True))), default=0)
+        out["example"] = m
+        out["term"] = step
+    solver.pop()
+    return out
+
+
+def check(u: Unrolling, prop: str, timeout_s: float = 20.0) -> Verdict:
+    """Decide ``prop`` for the unrolled rule set within its depth."""
+    t0 = time.perf_counter()
+    v = Verdict(u.rules.name, prop, UNKNOWN, u.env.depth)
+    solver = z3.Solver()
+    solver.set("timeout", max(1, int(timeout_s * 1000)))
+    solver.add(u.sym.constraints)
+    deadline = t0 + timeout_s
+    sites = u.sites.get(prop, [])
+    # witness 1: the assumptions can hold at all
+    assumptions = solver.check()
+    v.witnesses["assumptions"] = {"satisfiable": assumptions == z3.sat}
+    if assumptions != z3.sat:
+        v.verdict, v.reason = VACUOUS, "the envelope's assumptions are contradictory"
+        v.seconds = time.perf_counter() - t0
+        return v
+    lin = Linearizer(u.sym.bounds)
+    abstract = z3.Solver()
+    abstract.add(u.sym.constraints)
+    n_lemmas = 0
+    unknown = False
+    for k in range(u.env.depth + 1):
+        for site in (s for s in sites if s.step == k):
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                unknown = True
+                break
+            v.queries += 1
+            # 1. the exact query, briefly: shallow counterexamples and easy proofs end here
+            r = _ask(solver, site.violated, min(QUICK_S, left))
+            if r == z3.sat:
+                return _violated(u, v, solver, site.violated, k, t0)
+            if r == z3.unsat:
+                continue
+            # 2. the linear abstraction: unsat there is unsat here
+            a = lin.abstract(site.violated)
+            abstract.add(lin.lemmas[n_lemmas:])
+            n_lemmas = len(lin.lemmas)
+            r = _ask(abstract, a, min(ABSTRACT_S, deadline - time.perf_counter()))
+            if r == z3.unsat:
+                v.abstract_proofs += 1
+                continue
+            if r == z3.sat:  # the abstraction's model may be a real counterexample: replay it
+                params, events = decode(u, abstract._tbcheck_model, k)  # type: ignore[attr-defined]
+                cx = replay(u, v.prop, params, events, k)
+                if cx.replayed:
+                    v.counterexample, v.verdict = cx, VIOLATED
+                    v.seconds = time.perf_counter() - t0
+                    return v
+            # 3. the exact query with the rest of the budget
+            r = _ask(solver, site.violated, deadline - time.perf_counter())
+            if r == z3.sat:
+                return _violated(u, v, solver, site.violated, k, t0)
+            if r == z3.unknown:
+                unknown = True
+                break
+        if unknown:
+            break
+    if unknown:
+        v.verdict, v.reason = UNKNOWN, f"solver gave up or timed out after {timeout_s:g} s"
+        v.seconds = time.perf_counter() - t0
+        return v
+    # witness 2: the situation the property speaks of is reachable
+    solver.set("timeout", max(1, int(timeout_s * 1000)))
+    w = _witness(solver, u, [s.reached for s in sites])
+    if w["result"] == "sat":
+        example_step = sites[w["term"]].step if sites else 0
+        params, events = decode(u, w["example"], example_step)
+        v.witnesses["situation"] = {"reachable": True, "step": example_step,
+                                    "params": params, "events": events}
+        v.verdict = PROVED
+    else:
+        v.witnesses["situation"] = {"reachable": False}
+        v.verdict, v.reason = VACUOUS, "the property's situation is unreachable within the depth"
+    v.seconds = time.perf_counter() - t0
+    return v
+
+
+def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float) -> z3.CheckSatResult:
+    if seconds <= 0:
+        return z3.unknown
+    solver.set("timeout", max(1, int(seconds * 1000)))
+    solver.push()
+    solver.add(term)
+    r = solver.check()
+    if r == z3.sat:
+        solver._tbcheck_model = solver.model()  # type: ignore[attr-defined]
+    solver.pop()
+    return r
+
+
+def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, term: z3.BoolRef, step: int,
+              t0: float) -> Verdict:
+    model = solver._tbcheck_model  # type: ignore[attr-defined]
+    params, events = decode(u, model, step)
+    cx = replay(u, v.prop, params, events, step)
+    v.counterexample = cx
+    if cx.replayed:
+        v.verdict = VIOLATED
+    else:
+        v.verdict = TOOL_ERROR
+        v.reason = ("the solver's counterexample does not replay in the concrete engine: "
+                    "the two engines disagree (a tbcheck bug)")
+    v.seconds = time.perf_counter() - t0
+    return v
+
+
+def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
+                timeout_s: float = 20.0) -> list[Verdict]:
+    u = unroll(rules, env)
+    out = []
+    for p in props:
+        verdict = check(u, p, timeout_s)
+        out.append(verdict)
+    return out
+
+

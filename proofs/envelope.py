@@ -1,0 +1,57 @@
+"""The envelope of SPEC.md: the ranges every symbolic parameter ranges over (all options)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NS_PER_S = 10**9
+
+
+@dataclass(frozen=True)
+class Envelope:
+    fmin_hz: int = 10**6
+    fmax_hz: int = 10**10
+    eps_ns: int = 10**6  # |s_h - s_k| <= eps for every two hosts' realtime clocks
+    max_run_ns: int = 86_400 * NS_PER_S  # each run(d) up to one day
+    max_phase_ns: int = 3_600 * NS_PER_S  # each migration or snapshot phase up to one hour
+    max_initial: int = 2**62  # initial counters, TB and clocks below this (no wrap in horizon)
+    ncpus: int = 2
+    nhosts: int = 3
+    depth: int = 8
+    same_frequency: bool = False
+    slots: tuple[str, ...] = ("s1",)
+    slack_ticks: int = 2  # rounding allowed where a frequency conversion rounds
+    assumptions: tuple[str, ...] = field(default_factory=tuple)
+
+    def validate(self) -> None:
+        """Absurd parameters are refused with a message naming the culprit."""
+        from tbcheck.errors import UsageError
+
+        checks = [
+            (1 <= self.fmin_hz <= self.fmax_hz, "frequency range: need 1 <= fmin <= fmax"),
+            (self.fmax_hz < 2**63, "frequency above 2**63 Hz"),
+            (0 <= self.eps_ns < 2**40, "eps must be between 0 and 2**40 ns"),
+            (0 <= self.max_run_ns < 2**55, "run duration out of range"),
+            (0 <= self.max_phase_ns < 2**55, "phase duration out of range"),
+            (2 <= self.ncpus <= 8, "vCPUs: between 2 and 8"),
+            (1 <= self.nhosts <= 6, "hosts: between 1 and 6"),
+            (1 <= self.depth <= 16, "depth: between 1 and 16"),
+            (0 <= self.slack_ticks < 2**32, "slack out of range"),
+            (1 <= len(self.slots) <= 3, "snapshot slots: between 1 and 3"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise UsageError(msg)
+
+    def describe(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["slots"] = list(self.slots)
+        d["assumptions"] = list(self.assumptions) or self.default_assumptions()
+        return d
+
+    def default_assumptions(self) -> list[str]:
+        out = [f"hosts' realtime clocks agree within {self.eps_ns} ns"]
+        out.append("same TB frequency on all hosts" if self.same_frequency
+                   else "host TB frequencies may differ")
+        return out

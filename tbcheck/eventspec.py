@@ -1,0 +1,78 @@
+"""Parse an event sequence written on the command line, e.g.
+``run(1s) stop run(10s) migrate(1, save=100ms, transfer=1s, resume=10ms) cont``."""
+
+from __future__ import annotations
+
+import re
+
+from model.domain import Int
+from model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
+from tbcheck.errors import UsageError
+
+UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "min": 60 * 10**9, "h": 3600 * 10**9,
+         "d": 86400 * 10**9}
+_TOKEN = re.compile(r"\s*([a-z][a-z-]*)(\([^)]*\))?\s*")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ns|us|ms|s|min|h|d)?$")
+
+
+def duration(text: str) -> Int:
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise UsageError(f"bad duration {text!r} (write e.g. 10s, 250ms, 1500ns)")
+    number, unit = m.group(1), m.group(2) or "ns"
+    ns = round(float(number) * UNITS[unit]) if "." in number else int(number) * UNITS[unit]
+    return Int(ns)
+
+
+def parse(text: str) -> list[Event]:
+    events: list[Event] = []
+    pos = 0
+    text = text.replace(";", " ")
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise UsageError(f"cannot read the events from {text[pos:pos + 20]!r}")
+        pos = m.end()
+        name, argtext = m.group(1), (m.group(2) or "()")[1:-1]
+        args = [a.strip() for a in argtext.split(",") if a.strip()]
+        pos_args = [a for a in args if "=" not in a]
+        kw = dict(a.split("=", 1) for a in args if "=" in a)
+        events.append(_event(name, pos_args, {k.strip(): v.strip() for k, v in kw.items()}))
+    if not events:
+        raise UsageError("no events given")
+    return events
+
+
+def _event(name: str, args: list[str], kw: dict[str, str]) -> Event:
+    def d(key: str, index: int, default: str = "0") -> Int:
+        if key in kw:
+            return duration(kw.pop(key))
+        return duration(args[index]) if len(args) > index else duration(default)
+
+    try:
+        if name == "run":
+            ev: Event = Run(d("d", 0, "missing"))
+        elif name == "stop":
+            ev = Stop()
+        elif name == "cont":
+            ev = Cont()
+        elif name == "read":
+            ev = Read(int(args[0]) if args else 0)
+        elif name == "migrate":
+            if not args:
+                raise UsageError("migrate needs a destination host: migrate(1)")
+            ev = Migrate(int(args[0]), d("save", 1), d("transfer", 2), d("resume", 3))
+        elif name == "migrate-fail":
+            ev = MigrateFail(d("save", 0), d("cancel", 1))
+        elif name == "savevm":
+            ev = SaveVM(args[0] if args else "s1", d("ram", 1))
+        elif name == "loadvm":
+            ev = LoadVM(args[0] if args else "s1", d("load", 1))
+        else:
+            raise UsageError(f"unknown event {name!r} (run, stop, cont, read, migrate, "
+                             "migrate-fail, savevm, loadvm)")
+    except ValueError as exc:
+        raise UsageError(f"bad argument to {name}: {exc}") from None
+    if kw:
+        raise UsageError(f"{name}: unknown parameter(s) {', '.join(kw)}")
+    return ev

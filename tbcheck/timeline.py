@@ -1,0 +1,106 @@
+"""A counterexample for people: the event sequence as a timeline, and one sentence on what broke.
+
+Shared by ``prove`` (the solver's counterexample after its concrete replay), ``fuzz`` (the shrunk
+sequence) and ``run``: all three hold a concrete ``Trace`` of the one model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from model.concrete import Trace
+from model.domain import Num, value
+from model.events import Event, describe
+from model.world import Params
+from properties.monitor import Check
+from properties.predicates import ticks
+
+NS = 10**9
+
+
+def _v(x: Any) -> Any:
+    return value(x) if isinstance(x, Num) else x
+
+
+def expected_tb(trace: Trace, params: Params, guest_ns: Num) -> int:
+    """The default policy's TB: the boot read plus the ideal guest time times f_g."""
+    boot = next((o for o in trace.observations if o.event == "boot"), None)
+    base = _v(boot.tb) if boot is not None else _v(params.tb0)
+    return base + int(_v(ticks(guest_ns, params.f_g)))
+
+
+def rows(trace: Trace, params: Params, prop: str | None = None) -> list[dict[str, Any]]:
+    """One row a read (vCPU 0, and any vCPU that disagrees), marking the violated checks."""
+    bad_steps = {i for i, c in trace.violations(prop)}
+    out: list[dict[str, Any]] = []
+    for o in trace.observations:
+        if o.cpu != 0:
+            first = next((r for r in reversed(out) if r["step"] == o.step and r["t_ns"] ==
+                          _v(o.t)), None)
+            if first is not None and first["tb"] == _v(o.tb):
+                continue
+        exp = expected_tb(trace, params, o.guest_ns)
+        out.append({"step": o.step, "event": _event_name(trace.events, o.step, o.event),
+                    "t_ns": _v(o.t), "host": o.host, "state": o.state, "cpu": o.cpu,
+                    "tb": _v(o.tb), "expected": exp, "delta": _v(o.tb) - exp,
+                    "violated": o.step in bad_steps})
+    return out
+
+
+def _event_name(events: list[Event], step: int, fallback: str) -> str:
+    if 1 <= step <= len(events):
+        return describe(events[step - 1], _v)
+    return fallback
+
+
+def render(trace: Trace, params: Params, prop: str | None = None) -> str:
+    """The timeline as fixed-width text."""
+    head = f"{'#':>3} {'true time (s)':>18} {'host':>4} {'state':<14} {'vcpu':>4} " \
+           f"{'TB seen':>20} {'TB expected':>20} {'seen-expected':>14}  event"
+    lines = [head]
+    last_step = None
+    for r in rows(trace, params, prop):
+        ev = r["event"] if r["step"] != last_step else "  ..."
+        last_step = r["step"]
+        mark = "  <-- " + (prop or "violated") if r["violated"] and ev != "  ..." else ""
+        lines.append(f"{r['step']:>3} {r['t_ns'] / NS:>18.9f} {'h' + str(r['host']):>4} "
+                     f"{r['state']:<14} {r['cpu']:>4} {r['tb']:>20} {r['expected']:>20} "
+                     f"{r['delta']:>+14}  {ev}{mark}")
+    return "\n".join(lines)
+
+
+def params_line(params: Params) -> str:
+    hosts = ", ".join(f"h{i}: f={_v(h.freq)} Hz counter0={_v(h.counter0)} "
+                      f"realtime0={_v(h.skew)} ns" for i, h in enumerate(params.hosts))
+    return f"{hosts}; guest TB at boot {_v(params.tb0)}; f_g={_v(params.f_g)} Hz"
+
+
+def explain(check: Check, params: Params) -> str:
+    """One sentence: which property, where, what the guest saw against what was due."""
+    vals = {k: _v(x) if not isinstance(x, list) else [_v(y) for y in x]
+            for k, x in check.values.items()}
+    f_g = _v(params.f_g)
+    seen = vals.get("tb_resume", vals.get("tb_b", vals.get("now[0]")))
+    due = vals.get("expected", vals.get("expected_b", vals.get("before[0]")))
+    if check.prop == "no-overflow":
+        what = ", ".join(vals.get("overflowed", [])) or "an operation"
+        return f"no-overflow: in the {check.what}, {what}."
+    if check.prop == "vcpus-agree":
+        tbs = [v for k, v in vals.items() if k.startswith("tb[")]
+        return f"vcpus-agree: at one instant the vCPUs read {tbs}."
+    if isinstance(seen, int) and isinstance(due, int):
+        d = seen - due
+        secs = d / f_g if f_g else 0.0
+        return (f"{check.prop}: {check.what}: the guest read {seen} where {due} was due "
+                f"({d:+d} ticks, {secs:+.6g} s at f_g = {f_g} Hz).")
+    return f"{check.prop}: {check.what}: {vals}"
+
+
+def events_json(events: list[Event]) -> list[dict[str, Any]]:
+    out = []
+    for ev in events:
+        d: dict[str, Any] = {"event": ev.kind}
+        for k, x in vars(ev).items():
+            d[k] = _v(x)
+        out.append(d)
+    return out
