@@ -274,9 +274,8 @@ class Num:
             return cls(v, lo, hi, lazy=True)  # an intended wrap: reduce when a value is needed
         if what is not None and (lo < tmin or hi > tmax):
             if is_sym(v):
-                below, above = (v < tmin) if lo < tmin else False, (v > tmax) if hi > tmax else False
-                cond = z3.Or(below, above) if below is not False and above is not False else (
-                    below if above is False else above)
+                sides = ([v < tmin] if lo < tmin else []) + ([v > tmax] if hi > tmax else [])
+                cond = sides[0] if len(sides) == 1 else z3.Or(*sides)
                 OBLIGATIONS.report(f"{what} leaves {cls.CTYPE}", cond)
             else:
                 OBLIGATIONS.report(f"{what} leaves {cls.CTYPE} (value {v})", True)

@@ -27,6 +27,8 @@ from proofs.unroll import Unrolling, tolerances, unroll
 
 QUICK_S = 0.3  # first, brief try of each exact query
 ABSTRACT_S = 5.0  # the linear abstraction's budget per query
+SEARCH_S = 2.0  # the search pass's budget for one step's query, per solver
+PROBE_HZ = 512_000_000
 
 PROVED, VIOLATED, UNKNOWN, VACUOUS, TOOL_ERROR = (
     "proved", "violated", "unknown", "vacuous", "tool-error")
@@ -118,9 +120,28 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0) -> Verdict:
         v.seconds = time.perf_counter() - t0
         return v
     lin = Linearizer(u.sym.bounds)
+    probe = z3.Solver()
+    probe.add(u.sym.constraints)
+    f_probe = min(max(u.env.fmin_hz, PROBE_HZ), u.env.fmax_hz)
+    probe.add([h.freq.v == f_probe for h in u.sym.params.hosts if h.freq.symbolic])
     abstract = z3.Solver()
     abstract.add(u.sym.constraints)
     n_lemmas = 0
+    # pass 1, search: one query a step (any check of that step violated?), first with one
+    # frequency for all hosts (linear, fast), then exact; a model of either is a real
+    # counterexample, so its replay must show the violation
+    for k in range(u.env.depth + 1):
+        terms = [s.violated for s in sites if s.step == k]
+        if not terms:
+            continue
+        for sol in (probe, solver):
+            left = deadline - time.perf_counter()
+            if _ask(sol, z3.Or(terms), min(SEARCH_S, left)) == z3.sat:
+                v.queries += 1
+                return _violated(u, v, sol, k, t0)
+            v.queries += 1
+    # pass 2, proof: each check on its own, exact briefly, then the linear abstraction,
+    # then exact with the rest of the budget
     unknown = False
     for k in range(u.env.depth + 1):
         for site in (s for s in sites if s.step == k):
@@ -129,17 +150,16 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0) -> Verdict:
                 unknown = True
                 break
             v.queries += 1
-            # 1. the exact query, briefly: shallow counterexamples and easy proofs end here
             r = _ask(solver, site.violated, min(QUICK_S, left))
             if r == z3.sat:
-                return _violated(u, v, solver, site.violated, k, t0)
+                return _violated(u, v, solver, k, t0)
             if r == z3.unsat:
                 continue
-            # 2. the linear abstraction: unsat there is unsat here
-            a = lin.abstract(site.violated)
+            a = lin.abstract(site.violated, min(ABSTRACT_S, deadline - time.perf_counter()))
             abstract.add(lin.lemmas[n_lemmas:])
             n_lemmas = len(lin.lemmas)
-            r = _ask(abstract, a, min(ABSTRACT_S, deadline - time.perf_counter()))
+            r = z3.unknown if a is None else _ask(
+                abstract, a, min(ABSTRACT_S, deadline - time.perf_counter()))
             if r == z3.unsat:
                 v.abstract_proofs += 1
                 continue
@@ -150,10 +170,9 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0) -> Verdict:
                     v.counterexample, v.verdict = cx, VIOLATED
                     v.seconds = time.perf_counter() - t0
                     return v
-            # 3. the exact query with the rest of the budget
             r = _ask(solver, site.violated, deadline - time.perf_counter())
             if r == z3.sat:
-                return _violated(u, v, solver, site.violated, k, t0)
+                return _violated(u, v, solver, k, t0)
             if r == z3.unknown:
                 unknown = True
                 break
@@ -192,8 +211,7 @@ def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float) -> z3.CheckSatResu
     return r
 
 
-def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, term: z3.BoolRef, step: int,
-              t0: float) -> Verdict:
+def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, step: int, t0: float) -> Verdict:
     model = solver._tbcheck_model  # type: ignore[attr-defined]
     params, events = decode(u, model, step)
     cx = replay(u, v.prop, params, events, step)

@@ -25,8 +25,16 @@ class Linearizer:
     _products: dict[tuple[int, ...], z3.ExprRef] = field(default_factory=dict)
     _count: int = 0
 
-    def abstract(self, term: z3.BoolRef) -> z3.BoolRef:
-        t = z3.simplify(term, som=True)
+    def abstract(self, term: z3.BoolRef, seconds: float = 2.0) -> z3.BoolRef | None:
+        """The abstraction of ``term``, or None if spreading products takes too long."""
+        goal = z3.Goal()
+        goal.add(term)
+        try:
+            spread = z3.TryFor(z3.With("simplify", som=True), max(1, int(seconds * 1000)))
+            result = spread(goal)
+        except z3.Z3Exception:
+            return None
+        t = result[0].as_expr() if len(result) == 1 else z3.Or([g.as_expr() for g in result])
         pairs: list[tuple[z3.ExprRef, z3.ExprRef]] = []
         self._collect(t, pairs, set())
         return z3.substitute(t, *pairs) if pairs else t  # type: ignore[return-value]

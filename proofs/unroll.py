@@ -1,10 +1,10 @@
 """Unroll the world ``depth`` events deep over symbolic parameters, merging states.
 
 Every duration, frequency, skew, initial counter and TB is a z3 integer within the envelope;
-which event happens at step k is the symbolic one-hot choice ``e{k}_{j}``. The world (and so the rule
-set) runs once per *control state* and event: states that agree on their control (run state,
-host, rule flags, which snapshots exist ...) are merged into one whose numbers are ``ite`` over
-the path conditions. Each property check the world emits becomes a violation term
+which event happens at step k is the symbolic one-hot choice ``e{k}_{j}``. The world (and so
+the rule set) runs once per *control state* and event: states that agree on their control
+(run state, host, rule flags, which snapshots exist ...) are merged into one whose numbers
+are ``ite`` over the path conditions. Each property check the world emits becomes a violation term
 ``path condition and not ok`` for the solver.
 """
 

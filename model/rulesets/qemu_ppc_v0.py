@@ -6,8 +6,18 @@ which is always 0 since ``dur_tb`` is unsigned: the compensation is dead code.
 Runs under KVM-HV: the kernel rounds a TB offset up to a multiple of 2**24.
 """
 
-from tbcheck import (S64, U64, Record, RuleSet, kvm_hv_tb_offset, max_, min_, muldiv64,
-                     wrapping_add, wrapping_sub)
+from tbcheck import (
+    S64,
+    U64,
+    Record,
+    RuleSet,
+    kvm_hv_tb_offset,
+    max_,
+    min_,
+    muldiv64,
+    wrapping_add,
+    wrapping_sub,
+)
 
 
 class Rules(RuleSet):

@@ -11,8 +11,20 @@
 Source: seed mail (shared/reference/seed-mail.txt), last paragraphs and the open question.
 """
 
-from tbcheck import (FINISH_MIGRATE, S64, S128, U64, Record, RuleSet, assign, max_, refuse,
-                     to_s64, wrapping_add, wrapping_sub)
+from tbcheck import (
+    FINISH_MIGRATE,
+    S64,
+    S128,
+    U64,
+    Record,
+    RuleSet,
+    assign,
+    max_,
+    refuse,
+    to_s64,
+    wrapping_add,
+    wrapping_sub,
+)
 
 
 class Rules(RuleSet):

@@ -38,8 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from properties import property_names
     from proofs.envelope import Envelope
+    from properties import property_names
     from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.verdicts import expected_of, render_json, render_table, write_junit
 
