@@ -1,13 +1,55 @@
-"""Placeholder until the subcommand lands."""
+"""``tbcheck validate``: check a trace recorded from real QEMU against SPEC.md's properties and,
+with ``--variant``/``--variant-file``, against a rule set's predictions (docs/validate.md).
+
+Exit status: 0 when it passes, 1 when a property or a read does not, 2 for a malformed or
+truncated trace or other bad input.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 from tbcheck.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("trace", metavar="TRACE", help="trace file written by tbcheck record")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--variant", metavar="NAME",
+                       help="also check that this built-in rule set predicts every read "
+                       "(tbcheck list shows them)")
+    which.add_argument("--variant-file", metavar="PATH",
+                       help="also check that the rule set in this file predicts every read")
+    parser.add_argument("--tb-freq", type=int, metavar="HZ",
+                        help="the guest's nominal TB frequency, if the trace does not know it")
+    parser.add_argument("--json", action="store_true", help="print a JSON document")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("this subcommand is not built yet")
+    if args.tb_freq is not None and args.tb_freq <= 0:
+        raise UsageError("--tb-freq must be positive")
+    from tbcheck.trace import read_trace
+    from tbcheck.validate import variants
+    from tbcheck.validate.conformance import conformance
+    from tbcheck.validate.events_from_trace import load
+    from tbcheck.validate.judge import judge
+    from tbcheck.validate.report import Outcome, text, to_json
+
+    rules = None
+    if args.variant:
+        rules = variants.builtin(args.variant)
+    elif args.variant_file:
+        rules = variants.from_file(args.variant_file)
+    info = load(args.trace, read_trace(args.trace), args.tb_freq)
+    name = None if rules is None else variants.name_of(rules, args.variant or args.variant_file)
+    verdicts = judge(info, rules.offset_granularity if rules else 0)
+    conf = None if rules is None else conformance(info, rules, name or "")
+    outcome = Outcome(info, name, dict(getattr(rules, "expected", {}) or {}), verdicts, conf)
+    if args.json:
+        json.dump(to_json(outcome), sys.stdout, indent=2)
+        print()
+    else:
+        print(text(outcome))
+    return 0 if outcome.ok else 1

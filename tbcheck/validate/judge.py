@@ -1,0 +1,296 @@
+"""SPEC.md's properties judged on a real trace.
+
+Every verdict comes from a predicate of ``properties.predicates`` (the one definition the model
+uses too); a recorded read is a point somewhere in its window, so each comparison is widened by
+``err``, the ticks that the windows' uncertainty is worth at the nominal frequency ``f_g``.
+Where a property speaks of the TB at an instant nobody read (the stop, the resume), the value is
+carried there from the nearest read at ``f_g`` (what ``guest-frequency`` checks separately),
+and that instant's own window widens ``err`` too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.domain import Bool, Int
+from properties import predicates as P
+from properties.registry import property_names
+from tbcheck.validate.events_from_trace import Instant, Reading, Scenario, Step, TraceInfo
+from tbcheck.validate.timeline import Row, row_for
+
+SLACK = 2  # ticks: TB = floor(clock * f / 1e9) rounds once on each side of a comparison
+
+HOLDS, VIOLATED, NOT_EXERCISED, NOT_OBSERVABLE = (
+    "holds", "violated", "not exercised", "not observable")
+
+
+@dataclass
+class Verdict:
+    prop: str
+    verdict: str
+    situations: int = 0
+    failed: int = 0
+    mismatch: Row | None = None
+    note: str = ""
+
+
+class _Acc:
+    """Situations of one property: counted once each, the first failure kept."""
+
+    def __init__(self) -> None:
+        self.situations = 0
+        self.failed = 0
+        self.first: Row | None = None
+
+    def situation(self, failures: list[Row]) -> None:
+        self.situations += 1
+        if failures:
+            self.failed += 1
+            self.first = self.first or failures[0]
+
+
+class Judge:
+    def __init__(self, info: TraceInfo, granularity: int = 0) -> None:
+        self.info, self.f, self.g = info, info.f_g, granularity
+        self.acc = {p: _Acc() for p in property_names() if p != "no-overflow"}
+
+    # ------------------------------------------------------------------ arithmetic
+    def err(self, *widths: int) -> int:
+        """Ticks worth half the sum of some window widths (each a point within its window),
+        rounded up."""
+        return -(-sum(widths) * self.f // (2 * 10**9))
+
+    def carry(self, tb: int, from_t: int, to_t: int) -> int:
+        """The TB ``tb`` read at ``from_t`` carried to ``to_t`` at the nominal rate."""
+        return tb + int(P.ticks(to_t - from_t, self.f))
+
+    # ------------------------------------------------------------------ one comparison
+    def compare(self, ok: Bool, rng: P.Range, sc: Scenario, r: Reading, value: int, what: str,
+                out: list[Row], expected: int | None = None) -> None:
+        """Record a failed comparison of ``value`` (derived from read ``r``) as a row."""
+        if not bool(ok):
+            lo, hi = rng
+            out.append(row_for(sc, r, int(lo), None if hi is None else int(hi), self.f, what,
+                               shift=r.tb - value, model=expected))
+
+    def frozen(self, sc: Scenario, ref: int, r: Reading, value: int, err: int, what: str,
+               out: list[Row]) -> None:
+        self.compare(P.frozen(Int(ref), Int(value), self.g, err),
+                     P.frozen_range(ref, self.g, err), sc, r, value, what, out, ref)
+
+    # ------------------------------------------------------------------ walking a scenario
+    @staticmethod
+    def guest_reads(sc: Scenario) -> list[Reading]:
+        return [r for r in sc.reads if r.guest]
+
+    @staticmethod
+    def last_before(sc: Scenario, st: Step) -> Reading | None:
+        """The guest's last read with nothing between it and step ``st``."""
+        rs = [r for r in sc.reads if r.guest and r.step == st.index - 1]
+        return rs[-1] if rs else None
+
+    @staticmethod
+    def first_after(sc: Scenario, st: Step) -> Reading | None:
+        rs = [r for r in sc.reads if r.guest and r.step == st.index]
+        return rs[0] if rs else None
+
+    @staticmethod
+    def between(sc: Scenario, first: Step, last: Step) -> list[Reading]:
+        """Reads the guest cannot make (paused, a source's) from ``first`` up to ``last``."""
+        return [r for r in sc.reads if not r.guest and first.index <= r.step < last.index]
+
+    @staticmethod
+    def resume_of(sc: Scenario, st: Step) -> Step | None:
+        """The step that resumes the guest paused by ``st``; None if it never does, or if a
+        loadvm replaces the paused history first."""
+        for nxt in sc.steps[st.index + 1:]:
+            if nxt.kind == "cont":
+                return nxt
+            if nxt.kind == "loadvm" or nxt.running:
+                return None
+        return None
+
+    # ------------------------------------------------------------------ the properties
+    def run(self) -> list[Verdict]:
+        for sc in self.info.scenarios:
+            if sc.ok and not sc.problem:
+                self.monotonic(sc)
+                self.rate_and_agreement(sc)
+                self.pauses(sc)
+                self.migrations(sc)
+                self.snapshots(sc)
+        out = []
+        for p in property_names():
+            if p == "no-overflow":
+                out.append(Verdict(p, NOT_OBSERVABLE, note="the rule set's arithmetic is not "
+                                   "visible in a trace"))
+                continue
+            a = self.acc[p]
+            verdict = VIOLATED if a.failed else HOLDS if a.situations else NOT_EXERCISED
+            out.append(Verdict(p, verdict, a.situations, a.failed, a.first))
+        return out
+
+    def monotonic(self, sc: Scenario) -> None:
+        last: dict[tuple[int, int], Reading] = {}
+        for r in self.guest_reads(sc):
+            key = (r.branch, r.vcpu)
+            prev = last.get(key)
+            last[key] = r
+            if prev is None:
+                continue
+            err = self.err(2 * max(0, prev.win.hi - r.win.lo))  # only if the windows overlap
+            fails: list[Row] = []
+            self.compare(P.never_decreases(Int(prev.tb), Int(r.tb), err),
+                         P.never_decreases_range(prev.tb, err), sc, r, r.tb,
+                         f"after the read at line {prev.line} (TB {prev.tb})", fails)
+            self.acc["monotonic"].situation(fails)
+
+    def rate_and_agreement(self, sc: Scenario) -> None:
+        """Successive reads on one VM with no event between: the same vCPU advanced at f_g,
+        and two different vCPUs agree once the time between them is allowed for."""
+        reads = self.guest_reads(sc)
+        same: dict[int, Reading] = {}
+        for a, b in zip([None, *reads], reads, strict=False):
+            if a is None or (a.step, a.vm, a.branch) != (b.step, b.vm, b.branch):
+                same = {}
+            prev = same.get(b.vcpu)
+            same[b.vcpu] = b
+            err = 0
+            if prev is not None:
+                err = self.err(prev.win.width, b.win.width)
+                fails: list[Row] = []
+                self.compare(P.keeps_rate(Int(prev.tb), Int(prev.win.mid), Int(b.tb),
+                                          Int(b.win.mid), self.f, SLACK, err),
+                             P.keeps_rate_range(prev.tb, prev.win.mid, b.win.mid, self.f, SLACK,
+                                                err),
+                             sc, b, b.tb, f"rate since the read at line {prev.line}", fails,
+                             self.carry(prev.tb, prev.win.mid, b.win.mid))
+                self.acc["guest-frequency"].situation(fails)
+            if a is not None and same.get(a.vcpu) is a and a.vcpu != b.vcpu:
+                ref = self.carry(a.tb, a.win.mid, b.win.mid)
+                err = self.err(a.win.width, b.win.width) + SLACK
+                fails = []
+                self.compare(P.agree([Int(ref), Int(b.tb)], err), P.agree_range(ref, err), sc,
+                             b, b.tb, f"vCPU {a.vcpu} read at line {a.line}, carried to this "
+                             "read", fails, ref)
+                self.acc["vcpus-agree"].situation(fails)
+
+    def pause_chain(self, sc: Scenario, prop: str, ref: int | None, ref_err: int,
+                    ref_what: str, paused: list[Reading], resume: Step) -> list[Row]:
+        """A paused stretch: the stopped TB ``ref`` is what the paused vCPUs hold, they all
+        hold one value, and the guest resumes from it."""
+        fails: list[Row] = []
+        if ref is not None and paused:
+            p = paused[0]
+            self.frozen(sc, ref, p, p.tb, ref_err, f"{prop}: paused TB against {ref_what}", fails)
+        for p in paused[1:]:
+            self.frozen(sc, paused[0].tb, p, p.tb, 0,
+                        f"{prop}: paused TB against the first paused read (line "
+                        f"{paused[0].line})", fails)
+        b = self.first_after(sc, resume)
+        if b is not None:
+            res = resume.instants["resume"]
+            at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
+            err = self.err(b.win.width, res.win.width) + SLACK
+            if paused:
+                self.frozen(sc, paused[-1].tb, b, at_resume, err,
+                            f"{prop}: TB at {resume.label()} against the paused TB", fails)
+            elif ref is not None:
+                self.frozen(sc, ref, b, at_resume, err + ref_err,
+                            f"{prop}: TB at {resume.label()} against {ref_what}", fails)
+        return fails
+
+    def at_stop(self, sc: Scenario, st: Step) -> tuple[int, int] | None:
+        """The TB at step ``st``'s stop, carried from the read before, and its uncertainty."""
+        a = self.last_before(sc, st)
+        if a is None:
+            return None
+        s = st.instants["stop"]
+        return self.carry(a.tb, a.win.mid, s.win.mid), self.err(a.win.width, s.win.width) + SLACK
+
+    def pauses(self, sc: Scenario) -> None:
+        for st in sc.steps:
+            if st.kind != "stop":
+                continue
+            resume = self.resume_of(sc, st)
+            if resume is None:
+                continue
+            stop = self.at_stop(sc, st)
+            ref, err = stop if stop else (None, 0)
+            paused = self.between(sc, st, resume)
+            if ref is None and not paused:
+                continue
+            self.acc["frozen-when-stopped"].situation(
+                self.pause_chain(sc, "frozen-when-stopped", ref, err, "the TB at stop",
+                                 paused, resume))
+
+    def migrations(self, sc: Scenario) -> None:
+        """A running guest's migration (or cancelled one): the TB kept pace with true time
+        from the last read before it to the first one after (where it runs at f_g)."""
+        for st in sc.steps:
+            if st.kind not in ("migrate", "migrate-fail") or not st.running:
+                continue
+            a, b = self.last_before(sc, st), self.first_after(sc, st)
+            if a is None or b is None:
+                continue
+            err = self.err(a.win.width, b.win.width)
+            fails: list[Row] = []
+            self.compare(P.tracks(Int(a.tb), Int(a.win.mid), Int(b.tb), Int(b.win.mid), self.f,
+                                  0, SLACK, self.g, err),
+                         P.tracks_range(a.tb, a.win.mid, b.win.mid, self.f, 0, SLACK, self.g,
+                                        err),
+                         sc, b, b.tb, f"{st.label()}: TB at the read at line {a.line} plus "
+                         "true time", fails, self.carry(a.tb, a.win.mid, b.win.mid))
+            self.acc["tracks-wall-clock"].situation(fails)
+
+    def snapshots(self, sc: Scenario) -> None:
+        snaps: dict[str, tuple[int, int]] = {}  # name -> (TB it recorded, uncertainty)
+        for st in sc.steps:
+            name = st.snapshot or ""
+            if st.kind == "savevm":
+                snap = self.savevm(sc, st)
+                if snap is not None:
+                    snaps[name] = snap
+            elif st.kind == "loadvm" and name in snaps:
+                self.loadvm(sc, st, *snaps[name])
+
+    def savevm(self, sc: Scenario, st: Step) -> tuple[int, int] | None:
+        if not st.running:  # paused: the snapshot holds the paused TB
+            before = [r for r in sc.reads if not r.guest and r.step == st.index - 1]
+            return (before[-1].tb, 0) if before else None
+        stop = self.at_stop(sc, st)
+        b = self.first_after(sc, st)
+        if stop is not None and b is not None:
+            res: Instant = st.instants["resume"]
+            at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
+            err = stop[1] + self.err(b.win.width, res.win.width) + SLACK
+            fails: list[Row] = []
+            self.frozen(sc, stop[0], b, at_resume, err,
+                        f"{st.label()}: TB at the resume against the TB at its stop", fails)
+            self.acc["snapshot-frozen"].situation(fails)
+        return stop
+
+    def loadvm(self, sc: Scenario, st: Step, ref: int, ref_err: int) -> None:
+        what = f"the TB snapshot {st.snapshot} recorded"
+        if st.running:
+            b = self.first_after(sc, st)
+            if b is None:
+                return
+            res = st.instants["resume"]
+            at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
+            err = ref_err + self.err(b.win.width, res.win.width) + SLACK
+            fails: list[Row] = []
+            self.frozen(sc, ref, b, at_resume, err, f"{st.label()}: TB at the resume against "
+                        f"{what}", fails)
+            self.acc["snapshot-frozen"].situation(fails)
+            return
+        resume = self.resume_of(sc, st)
+        if resume is not None:
+            self.acc["snapshot-frozen"].situation(self.pause_chain(
+                sc, "snapshot-frozen", ref, ref_err, what, self.between(sc, st, resume),
+                resume))
+
+
+def judge(info: TraceInfo, granularity: int = 0) -> list[Verdict]:
+    """Each property's verdict on the trace, in the order of ``property_names()``."""
+    return Judge(info, granularity).run()
