@@ -131,6 +131,8 @@ class RuleSet:
     offset_granularity: ClassVar[int] = 0
     #: the verdicts history demands of a built-in rule set: {property: "proved" | "violated"}
     expected: ClassVar[dict[str, str]] = {}
+    #: assumptions a declared verdict needs, as envelope settings: {property: {"eps_ns": 0}}
+    assume: ClassVar[dict[str, dict[str, Any]]] = {}
 
     REQUIRED_HOOKS: ClassVar[tuple[str, ...]] = ("stop", "cont", "pre_save", "post_load")
 

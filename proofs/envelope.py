@@ -51,7 +51,8 @@ class Envelope:
         return d
 
     def default_assumptions(self) -> list[str]:
-        out = [f"hosts' realtime clocks agree within {self.eps_ns} ns"]
+        out = ["hosts' realtime clocks agree exactly" if self.eps_ns == 0 else
+               f"hosts' realtime clocks agree within {self.eps_ns} ns"]
         out.append("same TB frequency on all hosts" if self.same_frequency
                    else "host TB frequencies may differ")
         return out

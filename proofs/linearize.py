@@ -23,6 +23,7 @@ class Linearizer:
     lemmas: list[z3.BoolRef] = field(default_factory=list)
     _memo: dict[int, z3.ExprRef] = field(default_factory=dict)
     _products: dict[tuple[int, ...], z3.ExprRef] = field(default_factory=dict)
+    _intervals: dict[int, tuple[int, int] | None] = field(default_factory=dict)
     _count: int = 0
 
     def abstract(self, term: z3.BoolRef, seconds: float = 2.0) -> z3.BoolRef | None:
@@ -98,12 +99,21 @@ class Linearizer:
         return v
 
     def _interval(self, t: z3.ExprRef) -> tuple[int, int] | None:
-        """Bounds of a linear term over the base variables (None when unknown)."""
+        """Bounds of a linear term over the base variables (None when unknown); memoised, as
+        the terms are DAGs that a plain recursion would unfold exponentially."""
+        key = t.get_id()
+        if key not in self._intervals:
+            self._intervals[key] = self._interval_of(t)
+        return self._intervals[key]
+
+    def _interval_of(self, t: z3.ExprRef) -> tuple[int, int] | None:
         if z3.is_int_value(t):
             n = t.as_long()
             return n, n
-        if z3.is_const(t):
-            return self.bounds.get(str(t))
+        if not z3.is_app(t):
+            return None
+        if t.num_args() == 0:
+            return self.bounds.get(t.decl().name())
         k = t.decl().kind()
         parts = [self._interval(a) for a in t.children()]
         if any(p is None for p in parts):

@@ -189,7 +189,6 @@ def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
 def _collect(u: Unrolling, p: Path) -> None:
     pc = _bool(p.cond)
     for step, chk in p.checks:
-        ok = _bool(chk.ok)
-        u.sites[chk.prop].append(Site(step, z3.And(pc, z3.Not(ok)),
-                                      z3.And(pc, _bool(chk.situation)), chk))
+        violated = z3.BoolVal(False) if chk.ok.v is True else z3.And(pc, z3.Not(_bool(chk.ok)))
+        u.sites[chk.prop].append(Site(step, violated, z3.And(pc, _bool(chk.situation)), chk))
     p.checks.clear()

@@ -23,7 +23,8 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
     rec: dict[str, Any] = {"variant": v.variant, "property": v.prop, "verdict": v.verdict,
                            "depth": v.depth, "unbounded": v.unbounded,
                            "seconds": round(v.seconds, 3), "queries": v.queries,
-                           "reason": v.reason, "counterexample": None}
+                           "reason": v.reason, "assumptions": v.assumptions,
+                           "counterexample": None}
     w: dict[str, Any] = {"assumptions": v.witnesses.get("assumptions", {})}
     sit = v.witnesses.get("situation")
     if sit is not None:
@@ -72,9 +73,15 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
                 cells.append(f"{'':<19}")
                 continue
             mark = "" if r["verdict"] == expected_of(r) else " !"
-            cells.append(f"{r['verdict'] + mark:<19}")
+            star = "*" if r.get("assumptions") and r["assumptions"] != env.default_assumptions() \
+                else ""
+            cells.append(f"{r['verdict'] + star + mark:<19}")
         lines.append(f"{v:<{width}}  " + "  ".join(cells))
     bad = [r for r in results if r["verdict"] != expected_of(r)]
+    starred = {(r["variant"], r["property"]): r["assumptions"] for r in results
+               if r.get("assumptions") and r["assumptions"] != env.default_assumptions()}
+    for (v, p), a in starred.items():
+        lines.append(f"* {v} {p}: under the assumptions " + "; ".join(a))
     lines.append("")
     lines.append(f"{len(results)} verdicts in {elapsed:.1f} s; "
                  + ("every one as declared" if not bad else

@@ -15,6 +15,8 @@ class Rules(AsWritten):
     name = "seed-units-fixed"
     summary = "the seed's scheme with ns * f / 1e9 for the migration time, nothing else changed"
     source = "seed mail (shared/reference/seed-mail.txt) with the unit error fixed"
+    # the mail's assumptions i and ii: same TB frequency, synchronised clocks
+    assume = {"tracks-wall-clock": {"same_frequency": True, "eps_ns": 0}}
 
     def cont(self, vm):
         migrationTBDiff = S64(0)

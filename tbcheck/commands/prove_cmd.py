@@ -104,7 +104,7 @@ def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float
         return str(exc)
     declared = dict(rules.expected) if kind == "builtin" else {}
     out = []
-    for v in check_rules(rules, props, env, timeout):
+    for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin"):
         rec = verdict_record(v)
         rec["ref"], rec["declared"] = ref, declared.get(v.prop)
         out.append(rec)
