@@ -230,7 +230,7 @@ def test_malformed_trace_exits_2_naming_the_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--variant", "qemu-ppc-v9"], "unknown variant 'qemu-ppc-v9'"),
+    (["--variant", "qemu-ppc-v9"], "unknown rule set 'qemu-ppc-v9'"),
     (["--variant-file", "/nonexistent/rules.py"], "no such"),
     (["--tb-freq", "0"], "--tb-freq must be positive"),
 ])
