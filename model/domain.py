@@ -30,6 +30,8 @@ from typing import Any, ClassVar
 
 import z3
 
+from model.intervals import VAR_BOUNDS, tightened
+
 Raw = int | z3.ArithRef
 RawBool = bool | z3.BoolRef
 
@@ -269,6 +271,8 @@ class Num:
             return cls(v, lo, hi)
         tmin, tmax = cls.tmin(), cls.tmax()
         assert tmin is not None and tmax is not None
+        if is_sym(v) and (lo < tmin or hi > tmax):  # before paying for a wrap, look closer
+            lo, hi = tightened(v, lo, hi)
         if what is None and is_sym(v) and (lo < tmin or hi > tmax) and \
                 max(-lo, hi) < LAZY_LIMIT:
             return cls(v, lo, hi, lazy=True)  # an intended wrap: reduce when a value is needed
@@ -288,7 +292,8 @@ class Num:
             return self
         tmin = self.tmin()
         assert tmin is not None and self.BITS is not None
-        w, lo, hi = _wrap(self.v, self.lo, self.hi, tmin, self.BITS)
+        lo, hi = tightened(self.v, self.lo, self.hi)
+        w, lo, hi = _wrap(self.v, lo, hi, tmin, self.BITS)
         return type(self)(w, lo, hi)
 
     @property
@@ -379,7 +384,11 @@ class Num:
         return self._binop(o, "%")
 
     def __floordiv__(self, o: Any) -> Num:
-        raise TypeError("use / : these are C integers and / truncates as C does")
+        """Floor division by a positive constant, for mathematical ``Int`` values only (the
+        properties' arithmetic); C types refuse it so no rule gets floor division by accident."""
+        if self.BITS is not None or not isinstance(o, int) or o <= 0:
+            raise TypeError("use / : these are C integers and / truncates as C does")
+        return Int(self.v // o if not is_sym(self.v) else self.v / o, self.lo // o, self.hi // o)
 
     def __neg__(self) -> Num:
         x = self.reduced()
@@ -517,13 +526,21 @@ def ite(c: Bool | bool, a: Any, b: Any) -> Any:
 
 
 def max_(a: Any, b: Any) -> Any:
-    """C's MAX(a, b)."""
-    return ite(a >= b, a, b) if isinstance(a, Num) else ite(b <= a, a, b)
+    """C's MAX(a, b); its bounds are tighter than an ``ite``'s (never below either lower)."""
+    r = ite(a >= b, a, b) if isinstance(a, Num) else ite(b <= a, a, b)
+    if isinstance(r, Num) and r.symbolic and isinstance(a, Num) and isinstance(b, Num):
+        a, b = a.convert(type(r)), b.convert(type(r))
+        r = type(r)(r.v, max(a.lo, b.lo, r.lo), r.hi, lazy=r.lazy) if not r.lazy else r
+    return r
 
 
 def min_(a: Any, b: Any) -> Any:
-    """C's MIN(a, b)."""
-    return ite(a <= b, a, b) if isinstance(a, Num) else ite(b >= a, a, b)
+    """C's MIN(a, b); never above either upper bound."""
+    r = ite(a <= b, a, b) if isinstance(a, Num) else ite(b >= a, a, b)
+    if isinstance(r, Num) and r.symbolic and isinstance(a, Num) and isinstance(b, Num):
+        a, b = a.convert(type(r)), b.convert(type(r))
+        r = type(r)(r.v, r.lo, min(a.hi, b.hi, r.hi), lazy=r.lazy) if not r.lazy else r
+    return r
 
 
 def clamp(x: Num, lo: Any, hi: Any) -> Num:
@@ -601,6 +618,7 @@ def value(x: Num | Bool, model: z3.ModelRef | None = None) -> int | bool:
 def fresh(t: type[Num], name: str, lo: int, hi: int) -> tuple[Num, z3.BoolRef]:
     """A new symbolic value of type ``t`` with its range constraint (returned, to assert)."""
     v = z3.Int(name)
+    VAR_BOUNDS[name] = (lo, hi)
     return t(v, lo, hi), z3.And(v >= lo, v <= hi)
 
 

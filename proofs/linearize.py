@@ -24,6 +24,9 @@ class Linearizer:
     _memo: dict[int, z3.ExprRef] = field(default_factory=dict)
     _products: dict[tuple[int, ...], z3.ExprRef] = field(default_factory=dict)
     _intervals: dict[int, tuple[int, int] | None] = field(default_factory=dict)
+    _by_factor: dict[int, list[tuple[z3.ExprRef, z3.ExprRef]]] = field(default_factory=dict)
+    # the memos are keyed by z3 AST ids: keep those terms alive so no id is ever reused
+    _alive: list[z3.ExprRef] = field(default_factory=list)
     _count: int = 0
 
     def abstract(self, term: z3.BoolRef, seconds: float = 2.0) -> z3.BoolRef | None:
@@ -31,11 +34,13 @@ class Linearizer:
         goal = z3.Goal()
         goal.add(term)
         try:
-            spread = z3.TryFor(z3.With("simplify", som=True), max(1, int(seconds * 1000)))
+            spread = z3.TryFor(z3.With("simplify", som=True, push_ite_arith=True),
+                               max(1, int(seconds * 1000)))
             result = spread(goal)
         except z3.Z3Exception:
             return None
         t = result[0].as_expr() if len(result) == 1 else z3.Or([g.as_expr() for g in result])
+        self._alive.append(t)
         pairs: list[tuple[z3.ExprRef, z3.ExprRef]] = []
         self._collect(t, pairs, set())
         return z3.substitute(t, *pairs) if pairs else t  # type: ignore[return-value]
@@ -88,6 +93,12 @@ class Linearizer:
             (x, (xl, xh)), (y, (yl, yh)) = zip(factors, ivs, strict=True)
             self.lemmas += [v >= xl * y + x * yl - xl * yl, v >= xh * y + x * yh - xh * yh,
                             v <= xh * y + x * yl - xh * yl, v <= xl * y + x * yh - xl * yh]
+        if len(factors) == 2:  # congruence: a == b implies a*c == b*c (one frequency for two)
+            for i, c in enumerate(factors):
+                other = factors[1 - i]
+                for b, w in self._by_factor.get(c.get_id(), []):
+                    self.lemmas.append(z3.Implies(other == b, v == w))
+                self._by_factor.setdefault(c.get_id(), []).append((other, v))
         self._products[key] = v
         return v
 

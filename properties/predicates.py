@@ -24,8 +24,8 @@ def as_int(x: Num | int) -> Int:
 
 
 def ticks(ns: Num | int, freq: Num | int) -> Int:
-    """Ticks of a ``freq`` Hz counter in ``ns`` nanoseconds (truncated, exact integers)."""
-    return (as_int(ns) * as_int(freq)) / NS_PER_S  # type: ignore[return-value]
+    """Ticks of a ``freq`` Hz counter in ``ns`` nanoseconds (floor, exact integers)."""
+    return (as_int(ns) * as_int(freq)) // NS_PER_S  # type: ignore[return-value]
 
 
 def within_range(expected: Num | int, below: Num | int, above: Num | int) -> Range:

@@ -30,6 +30,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eps", type=int, default=10**6, metavar="NS",
                    help="bound on the hosts' realtime clock disagreement (default 1 ms)")
     p.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
+    p.add_argument("--vcpus", type=int, default=2, help="vCPUs (default 2)")
+    p.add_argument("--fmin", type=int, default=10**6, metavar="HZ",
+                   help="lowest host TB frequency (default 1 MHz)")
+    p.add_argument("--fmax", type=int, default=10**10, metavar="HZ",
+                   help="highest host TB frequency (default 10 GHz)")
+    p.add_argument("--max-run", type=int, default=86_400 * 10**9, metavar="NS",
+                   help="longest run(d) (default one day)")
+    p.add_argument("--max-phase", type=int, default=3_600 * 10**9, metavar="NS",
+                   help="longest migration or snapshot phase (default one hour)")
+    p.add_argument("--slack", type=int, default=2, metavar="TICKS",
+                   help="rounding allowed where a frequency conversion rounds (default 2)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--junit", metavar="PATH", help="also write JUnit XML, one case a cell")
@@ -46,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     for prop in args.property:
         if prop not in property_names():
             raise UsageError(f"unknown property {prop!r}; `tbcheck list` shows them")
-    env = Envelope(eps_ns=args.eps, depth=args.depth, nhosts=args.hosts,
-                   same_frequency=args.same_frequency)
+    env = Envelope(fmin_hz=args.fmin, fmax_hz=args.fmax, eps_ns=args.eps,
+                   max_run_ns=args.max_run, max_phase_ns=args.max_phase, ncpus=args.vcpus,
+                   nhosts=args.hosts, depth=args.depth, same_frequency=args.same_frequency,
+                   slack_ticks=args.slack)
     env.validate()
     if args.timeout <= 0 or args.jobs < 1:
         raise UsageError("--timeout must be positive and --jobs at least 1")
