@@ -1,7 +1,8 @@
 """What the fuzzer draws: plain integers within the envelope, and the ``Params`` built from them.
 
 Every draw is one bounded integer (or a bool), so Hypothesis shrinks each toward zero: durations
-toward 0 ns, a host's frequency toward "same as the boot host", clock skews toward agreement.
+toward 0 ns, a host's frequency toward "same as the boot host" and the slowest counter, clock
+skews toward agreement. Frequencies, skews and phases hit the envelope's edges half the time.
 The realtime clocks are laid out as the symbolic engine lays them out (``proofs.unroll.symbols``):
 one base ``realtime0`` plus a per-host ``e_h`` in ``[0, eps]``, so ``|s_h - s_k| <= eps`` holds by
 construction and a fuzzer counterexample maps onto the SMT engine's variables one to one.
@@ -53,6 +54,13 @@ class ParamDraw:
                          d["ncpus"])
 
 
+def edgy(lo: int, hi: int, edges: tuple[int, ...]) -> st.SearchStrategy[int]:
+    """An integer in ``lo..hi`` that is one of ``edges`` half of the time (the first edge is
+    where it shrinks to). The bugs live at the envelope's corners: clocks exactly ``eps`` apart,
+    the slowest or fastest counter, phases of 0 ns; a uniform draw almost never hits them."""
+    return st.one_of(st.sampled_from(edges), st.integers(lo, hi))
+
+
 def initial(env: Envelope) -> st.SearchStrategy[int]:
     """An initial counter, clock or TB: below ``2**62`` by default (no wrap in the horizon)."""
     return st.integers(0, env.max_initial - 1)
@@ -63,11 +71,16 @@ def run_ns(env: Envelope) -> st.SearchStrategy[int]:
 
 
 def phase_ns(env: Envelope) -> st.SearchStrategy[int]:
-    return st.integers(0, env.max_phase_ns)
+    return edgy(0, env.max_phase_ns, (0,))
 
 
 def freq(env: Envelope) -> st.SearchStrategy[int]:
-    return st.integers(env.fmin_hz, env.fmax_hz)
+    return edgy(env.fmin_hz, env.fmax_hz, (env.fmin_hz, env.fmax_hz))
+
+
+def skew(env: Envelope) -> st.SearchStrategy[int]:
+    """A host's realtime clock's offset from the base, ``0..eps``."""
+    return edgy(0, env.eps_ns, (0, env.eps_ns))
 
 
 def differs(env: Envelope) -> st.SearchStrategy[bool]:
@@ -77,8 +90,7 @@ def differs(env: Envelope) -> st.SearchStrategy[bool]:
 
 def hosts(env: Envelope) -> st.SearchStrategy[list[tuple[bool, int, int, int, int]]]:
     """Per host after the boot host: (differs, freq, counter0, e_skew, mono0)."""
-    one = st.tuples(differs(env), freq(env), initial(env), st.integers(0, env.eps_ns),
-                    initial(env))
+    one = st.tuples(differs(env), freq(env), initial(env), skew(env), initial(env))
     return st.lists(one, min_size=env.nhosts - 1, max_size=env.nhosts - 1)
 
 
@@ -95,7 +107,7 @@ def params(env: Envelope) -> st.SearchStrategy[ParamDraw]:
     """The world's constants in one draw (for plain ``@given`` tests of the engines)."""
     return st.builds(lambda f0, c0, e0, m0, others, r0, tb0: resolve(
         env, f0, c0, e0, m0, others, r0, tb0), freq(env), initial(env),
-        st.integers(0, env.eps_ns), initial(env), hosts(env), initial(env), initial(env))
+        skew(env), initial(env), hosts(env), initial(env), initial(env))
 
 
 def events(env: Envelope, max_len: int) -> st.SearchStrategy[list[Any]]:

@@ -105,7 +105,7 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
             self.seen = 0
 
         # -------------------------------------------------------------- the hosts, then boot
-        @initialize(f0=draws.freq(env), c0=draws.initial(env), e0=st.integers(0, env.eps_ns),
+        @initialize(f0=draws.freq(env), c0=draws.initial(env), e0=draws.skew(env),
                     m0=draws.initial(env), others=draws.hosts(env),
                     realtime0=draws.initial(env), tb0=draws.initial(env))
         def boot(self, f0: int, c0: int, e0: int, m0: int, others: list[Any], realtime0: int,

@@ -37,7 +37,10 @@ class SymbolicRun:
         return [s == v for s, v in self.bindings]
 
     def at(self, x: Num | Bool) -> int | bool:
-        """``x`` with every symbol replaced by its concrete value."""
+        """``x`` with every symbol replaced by its concrete value (a lazily wrapped number is
+        reduced into its C type first, as ``model.domain.value`` does with a solver model)."""
+        if isinstance(x, Num) and hasattr(x, "reduced"):
+            x = x.reduced()
         raw = x.v
         if not isinstance(raw, z3.ExprRef):
             return raw if isinstance(x, Bool) else int(raw)
@@ -142,7 +145,11 @@ def unroll_query(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events: l
     alts = alternatives(u.env)
     pins: list[Any] = []
     for sv, (alt, phases, d) in zip(u.sym.steps, steps, strict=True):
-        pins.append(sv.choice == alts.index(alt))
+        j = alts.index(alt)
+        if isinstance(sv.choice, list):  # one-hot Booleans
+            pins += [c if i == j else z3.Not(c) for i, c in enumerate(sv.choice)]
+        else:  # an integer index
+            pins.append(sv.choice == j)
         pins.append(sv.d.v == d)
         for p, x in zip((sv.p1, sv.p2, sv.p3), [*phases, 0, 0, 0], strict=False):
             pins.append(p.v == x)

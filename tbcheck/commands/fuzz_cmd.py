@@ -1,13 +1,193 @@
-"""Placeholder until the subcommand lands."""
+"""``tbcheck fuzz``: search for violations with Hypothesis state machines over the one model.
+
+Per rule set and property: ``violated`` with the shrunk event sequence as a timeline and a
+runnable reproduction, or ``not found in N examples``. Fuzzing never proves anything: a property
+not found violated is only that. Exit status as ``prove``: 0 when every finding matches what the
+rule set declares (``expected``; with no declaration any violation fails), 1 otherwise, 2 for
+bad input.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
 
 from tbcheck.errors import UsageError
 
+PROFILES = ("ci", "dev")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME",
+                        help="built-in rule set, repeatable (default: all built-ins)")
+    parser.add_argument("--variant-file", action="append", default=[], metavar="PATH",
+                        help="rule file defining one RuleSet subclass, repeatable")
+    parser.add_argument("--property", action="append", default=[], metavar="NAME",
+                        dest="properties", help="property to fuzz, repeatable (default: all)")
+    parser.add_argument("--examples", type=int, default=None, metavar="N",
+                        help="examples per rule set and property (default: the profile's)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="random seed; same seed, same result (default: drawn, and printed)")
+    parser.add_argument("--profile", choices=PROFILES, default="dev",
+                        help="ci: 200 examples, derandomized, no database; dev: 2000 examples, "
+                        "failures kept in .hypothesis/ and replayed first (default: dev)")
+    parser.add_argument("--steps", type=int, default=None, metavar="N",
+                        help="events per example at most (default: the profile's, 20 or 30)")
+    parser.add_argument("--same-frequency", action="store_true",
+                        help="all hosts' counters run at one frequency")
+    parser.add_argument("--eps-ns", type=int, default=None, metavar="NS",
+                        help="bound on the hosts' realtime clock disagreement (default: 1 ms)")
+    parser.add_argument("--no-shrink", action="store_true",
+                        help="report the first violation found without Hypothesis's shrinking "
+                        "(events it does not need are still dropped)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def _check(args: argparse.Namespace) -> None:
+    from properties.registry import PROPERTIES
+
+    for p in args.properties:
+        if p not in PROPERTIES:
+            raise UsageError(f"unknown property {p!r}; choose from: {', '.join(PROPERTIES)}")
+    if args.examples is not None and not 1 <= args.examples <= 10**7:
+        raise UsageError("--examples must be between 1 and 10000000")
+    if args.steps is not None and not 1 <= args.steps <= 1000:
+        raise UsageError("--steps must be between 1 and 1000")
+    if args.seed is not None and not 0 <= args.seed < 2**64:
+        raise UsageError("--seed must be between 0 and 2**64 - 1")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("this subcommand is not built yet")
+    _check(args)
+    from proofs.envelope import Envelope
+    from proofs.fuzz import fuzz, variants
+    from properties.registry import PROPERTIES
+
+    chosen: list[tuple[str, Any]] = [(n, variants.builtin(n)) for n in args.variant]
+    chosen += [(f"file:{Path(p).resolve()}", variants.load_file(p)) for p in args.variant_file]
+    if not chosen:
+        from model.registry import BUILTIN_MODULES
+
+        chosen = [(n, variants.builtin(n)) for n in BUILTIN_MODULES]
+    env = Envelope(slots=("s1", "s2"), same_frequency=args.same_frequency,
+                   **({"eps_ns": args.eps_ns} if args.eps_ns is not None else {}))
+    env.validate()
+    seed = args.seed
+    if seed is None and args.profile == "dev":
+        seed = random.SystemRandom().randrange(2**32)
+    props = args.properties or list(PROPERTIES)
+    if not args.json:
+        how = f"seed {seed} (rerun with --seed {seed})" if seed is not None else "derandomized"
+        print(f"fuzz: profile {args.profile}, {how}; {', '.join(env.default_assumptions())}",
+              flush=True)
+    results = []
+    for ref, rules in chosen:
+        for prop in props:
+            out = fuzz(rules, prop, env, profile=args.profile, examples=args.examples,
+                       seed_value=seed, steps=args.steps, shrink=not args.no_shrink)
+            res, rows = _result(ref, rules, prop, env, out)
+            results.append(res)
+            if not args.json:
+                _print(res, rows)
+    failed = [r for r in results if not r["matches"]]
+    if args.json:
+        doc = {"profile": args.profile, "seed": seed, "envelope": env.describe(),
+               "results": results}
+        json.dump(doc, sys.stdout, indent=2)
+        print()
+    else:
+        nv = sum(r["verdict"] == "violated" for r in results)
+        print(f"fuzz: {len(results)} runs: {nv} violated, "
+              f"{sum(r['verdict'] == 'not found' for r in results)} not found, "
+              f"{sum(r['verdict'] == 'error' for r in results)} errors; "
+              f"{len(failed)} not as declared")
+    return 1 if failed else 0
+
+
+def _result(ref: str, rules: Any, prop: str, env: Any, out: Any
+            ) -> tuple[dict[str, Any], list[Any]]:
+    """One JSON result and its timeline; a counterexample is replayed by the concrete engine
+    on its own to confirm it."""
+    from proofs.fuzz import replay
+
+    declared = getattr(rules, "expected", {}).get(prop)
+    res: dict[str, Any] = {
+        "variant": out.variant, "property": prop, "verdict": out.verdict,
+        "examples": out.examples, "examples_per_s": round(out.examples_per_s, 1),
+        "seconds": round(out.seconds, 3),
+        "seconds_to_find": None if out.seconds_to_find is None
+        else round(out.seconds_to_find, 3),
+        "total_examples": out.total_examples, "shrunk_events": out.shrunk_events,
+        "seed": out.seed, "declared": declared,
+        "counterexample": None,
+    }
+    if out.verdict == "error":
+        res["error"] = out.error
+    v = out.violation
+    rows: list[Any] = []
+    if v is not None:
+        if not replay.confirm(rules, env, v.draw, v.events, prop):
+            res["verdict"] = "error"
+            res["error"] = "the concrete engine does not reproduce the fuzzer's violation " \
+                "(a bug of tbcheck)"
+        rows = replay.timeline(rules, env, v.draw, v.events)
+        res["counterexample"] = {
+            "params": v.draw.to_json(),
+            "events": [replay.event_to_json(e) for e in v.events],
+            "observations": replay.observations_json(rows),
+            "violation": {"step": v.step, "what": v.check.what,
+                          "values": {k: _plain(x) for k, x in v.check.values.items()}},
+            "reproduction": replay.reproduction(ref, env, v.draw, v.events, prop),
+        }
+    if res["verdict"] == "violated":
+        res["matches"] = declared == "violated"
+    else:
+        res["matches"] = res["verdict"] == "not found"
+    return res, rows
+
+
+def _plain(x: Any) -> Any:
+    from model.domain import Bool, Num, value
+
+    if isinstance(x, (Num, Bool)):
+        return value(x)
+    if isinstance(x, list):
+        return [_plain(y) for y in x]
+    return x
+
+
+def _print(res: dict[str, Any], rows: list[Any]) -> None:
+    from proofs.fuzz import replay
+
+    head = f"{res['variant']} / {res['property']}: "
+    rate = f"{res['examples_per_s']:.0f} examples/s"
+    declared = f"; declared {res['declared']}" if res["declared"] else ""
+    if res["verdict"] == "not found":
+        print(f"{head}not found in {res['examples']} examples ({rate}{declared})", flush=True)
+        return
+    if res["verdict"] == "error" and res["counterexample"] is None:
+        print(f"{head}error: {res['error']}", flush=True)
+        return
+    cx = res["counterexample"]
+    print(f"{head}{res['verdict']} (found after {res['examples']} examples, "
+          f"{res['seconds_to_find'] or 0:.2f} s; {res['seconds']:.2f} s with shrinking, "
+          f"{res['shrunk_events']} events shrunk to {len(cx['events'])}; {rate}{declared})")
+    if res["verdict"] == "error":
+        print(f"  error: {res['error']}")
+    p = cx["params"]
+    for i, h in enumerate(p["hosts"]):
+        print(f"  host h{i}: counter {h['freq']} Hz from {h['counter0']}, realtime clock "
+              f"t + {p['realtime0'] + h['e_skew']} ns, monotonic t + {h['mono0']} ns")
+    print(f"  guest: TB {p['tb0']} at boot, {p['ncpus']} vCPUs")
+    for line in replay.render(rows, cx["violation"]["step"]):
+        print(f"    {line}")
+    vals = ", ".join(f"{k}={x}" for k, x in cx["violation"]["values"].items())
+    print(f"  violated at event {cx['violation']['step']}: {cx['violation']['what']}: {vals}")
+    print("  reproduce (from the repository root): python3 - <<'EOF'")
+    for line in cx["reproduction"].splitlines():
+        print(f"  {line}")
+    print("  EOF", flush=True)
