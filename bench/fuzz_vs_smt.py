@@ -101,8 +101,8 @@ def smt_deepening(name: str, prop: str, env: Envelope) -> SmtResult:
         last = smt_check(name, prop, replace(env, depth=d))
         total_u += last.unroll_s
         total_s += last.solve_s
-        if last.verdict != "proved":  # violated, or the solver gave up: deeper is no easier
-            break
+        if last.verdict not in ("proved", "vacuous", "not violated"):
+            break  # violated, or the solver gave up (deeper is no easier)
     return SmtResult(last.verdict, last.step, total_u, total_s)
 
 
@@ -174,7 +174,7 @@ def main() -> int:
                f"{_f(fz['median_examples'], 'g')} / {_f(fz['max_examples'], 'g')} | "
                f"{_f(fz['median_s'], '.3f')} | {fz['rate']:.0f} | {fz['shrink_s']:.2f} | "
                f"{fz['shrunk_from']} -> {fz['events']} | {smt} | {_f(full.step, 'g')} | "
-               f"{_f(deep.total_s)} |")
+               f"{_f(deep.total_s)}{'' if deep.verdict == 'violated' else ' ' + deep.verdict} |")
         lines.append(row)
         print(row, flush=True)
     meta = (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPUs "
