@@ -166,11 +166,13 @@ class World:
         vm = self._vm(path, ws.vm)
         tbs = []
         for i, cpu in enumerate(ws.vm.cpus):
-            with collect_obligations():
+            with collect_obligations() as obs:
                 try:
                     tb = ws.vm.rules.read_tb(vm, cpu)
                 except SymbolicBranch as exc:
                     raise RuleError(f"read_tb: {exc}") from None
+            if i == 0:  # the TB's own arithmetic is the rule set's too (once an instant)
+                M.on_obligations(obs, "read_tb", self._emit(path))
             if not isinstance(tb, Num):
                 raise RuleError(f"read_tb returned {type(tb).__name__}, expected U64")
             tb = tb.convert(U64)

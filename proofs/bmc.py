@@ -59,6 +59,7 @@ class Verdict:
     queries: int = 0
     abstract_proofs: int = 0  # sites the linear abstraction closed
     assumptions: list[str] = field(default_factory=list)
+    found_by: str = ""  # "solver" or "fuzz", for a violation
 
 
 def _num(model: z3.ModelRef, x: Num) -> int:
@@ -106,7 +107,21 @@ def _witness(solver: z3.Solver, u: Unrolling, terms: list[z3.BoolRef]) -> dict[s
     return out
 
 
-def check(u: Unrolling, prop: str, timeout_s: float = 20.0) -> Verdict:
+def _fuzz(u: Unrolling, prop: str, examples: int) -> Counterexample | None:
+    """A violation found by the fuzzer within the depth, replayed like a solver's."""
+    from proofs.fuzz.runner import fuzz
+
+    out = fuzz(u.rules, prop, u.env, profile="ci", examples=examples, database=None,
+               seed_value=0)
+    cx = out.violation
+    if cx is None or sum(1 for e in cx.events if not isinstance(e, Run)) > u.env.depth:
+        return None
+    found = replay(u, prop, cx.draw.params(), list(cx.events), cx.step)
+    return found if found.replayed else None
+
+
+def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int = 0
+          ) -> Verdict:
     """Decide ``prop`` for the unrolled rule set within its depth."""
     t0 = time.perf_counter()
     v = Verdict(u.rules.name, prop, UNKNOWN, u.env.depth)
@@ -149,6 +164,14 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0) -> Verdict:
                 v.queries += 1
                 return _violated(u, v, sol, k, t0)
             v.queries += 1
+    # pass 1b, search by fuzzing the concrete engine (Hypothesis, a fixed seed): it finds deep
+    # counterexamples that the solver's search misses; the replay below checks them all the same
+    if fuzz_examples:
+        found = _fuzz(u, v.prop, fuzz_examples)
+        if found is not None:
+            v.counterexample, v.verdict, v.found_by = found, VIOLATED, "fuzz"
+            v.seconds = time.perf_counter() - t0
+            return v
     # pass 2, proof: each check on its own, exact briefly, then the linear abstraction,
     # then exact with the rest of the budget
     unknown = False
@@ -236,9 +259,14 @@ def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, step: int, t0: float)
 
 
 def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
-                timeout_s: float = 20.0, use_assumptions: bool = False) -> list[Verdict]:
+                timeout_s: float = 20.0, use_assumptions: bool = False,
+                fuzz_examples: int = 0, deepen: bool = False) -> list[Verdict]:
     """Each property's verdict; the rule set is unrolled once per distinct envelope (a cell
-    may declare assumptions, e.g. the seed's synchronised clocks, when ``use_assumptions``)."""
+    may declare assumptions, e.g. the seed's synchronised clocks, when ``use_assumptions``).
+
+    With ``deepen``, a property the solver cannot decide at the full depth (and for which no
+    counterexample was found there) is proved depth by depth from 1, and reported ``proved``
+    with the deepest depth that closed (``depth`` says it; ``reason`` says where it stopped)."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for p in props:
         extra = rules.assume.get(p, {}) if use_assumptions else {}
@@ -247,10 +275,33 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     for extra, group in groups.items():
         cell_env = replace(env, **dict(extra)) if extra else env
         u = unroll(rules, cell_env)
+        shallow: dict[int, Unrolling] = {}
         for p in group:
-            v = check(u, p, timeout_s)
+            v = check(u, p, timeout_s, fuzz_examples)
+            if v.verdict == UNKNOWN and deepen:
+                v = _deepen(rules, cell_env, p, v, timeout_s, shallow)
             v.assumptions = cell_env.default_assumptions()
             found[p] = v
     return [found[p] for p in props]
+
+
+def _deepen(rules: type[RuleSet], env: Envelope, prop: str, full: Verdict, timeout_s: float,
+            cache: dict[int, Unrolling]) -> Verdict:
+    best: Verdict | None = None
+    for k in range(1, env.depth):
+        if k not in cache:
+            cache[k] = unroll(rules, replace(env, depth=k))
+        v = check(cache[k], prop, timeout_s)
+        if v.verdict == VIOLATED:  # cannot happen after the full-depth search; keep it if so
+            return v
+        if v.verdict != PROVED:
+            break
+        best = v
+    if best is None:
+        return full
+    best.seconds += full.seconds
+    best.reason = (f"proved to depth {best.depth}; undecided at depth {best.depth + 1} within "
+                   f"{timeout_s:g} s; no counterexample found to depth {env.depth}")
+    return best
 
 

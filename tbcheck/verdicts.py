@@ -24,6 +24,7 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
                            "depth": v.depth, "unbounded": v.unbounded,
                            "seconds": round(v.seconds, 3), "queries": v.queries,
                            "reason": v.reason, "assumptions": v.assumptions,
+                           "found_by": v.found_by or ("solver" if v.counterexample else ""),
                            "counterexample": None}
     w: dict[str, Any] = {"assumptions": v.witnesses.get("assumptions", {})}
     sit = v.witnesses.get("situation")
@@ -75,13 +76,22 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
             mark = "" if r["verdict"] == expected_of(r) else " !"
             star = "*" if r.get("assumptions") and r["assumptions"] != env.default_assumptions() \
                 else ""
-            cells.append(f"{r['verdict'] + star + mark:<19}")
+            shallow = f"@{r['depth']}" if r["verdict"] == "proved" and r["depth"] < env.depth \
+                else ""
+            found = " (fuzz)" if r.get("found_by") == "fuzz" else ""
+            cells.append(f"{r['verdict'] + shallow + star + found + mark:<19}")
         lines.append(f"{v:<{width}}  " + "  ".join(cells))
     bad = [r for r in results if r["verdict"] != expected_of(r)]
     starred = {(r["variant"], r["property"]): r["assumptions"] for r in results
                if r.get("assumptions") and r["assumptions"] != env.default_assumptions()}
     for (v, p), a in starred.items():
         lines.append(f"* {v} {p}: under the assumptions " + "; ".join(a))
+    if any(r["verdict"] == "proved" and r["depth"] < env.depth for r in results):
+        lines.append(f"@k: proved to depth k only; undecided deeper within the timeout, and no "
+                     f"counterexample found to depth {env.depth}")
+    if any(r.get("found_by") == "fuzz" for r in results):
+        lines.append("(fuzz): the counterexample was found by fuzzing the concrete engine "
+                     "after the solver's search, and replayed like the solver's")
     lines.append("")
     lines.append(f"{len(results)} verdicts in {elapsed:.1f} s; "
                  + ("every one as declared" if not bad else

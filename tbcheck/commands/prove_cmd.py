@@ -42,6 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slack", type=int, default=2, metavar="TICKS",
                    help="rounding allowed where a frequency conversion rounds (default 2)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--fuzz-examples", type=int, default=300, metavar="N",
+                   help="after the solver's search, fuzz N examples for a counterexample "
+                        "(replayed like the solver's; 0: off; default 300)")
+    p.add_argument("--no-deepen", action="store_true",
+                   help="report unknown instead of proving an undecided property depth by "
+                        "depth (a proof to a smaller depth is marked with its depth)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--junit", metavar="PATH", help="also write JUnit XML, one case a cell")
     p.add_argument("--explain", action="store_true",
@@ -75,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs) or 1)) as pool:
-        futs = {pool.submit(_prove_one, kind, ref, props, env, args.timeout): ref
+        futs = {pool.submit(_prove_one, kind, ref, props, env, args.timeout,
+                            max(0, args.fuzz_examples), not args.no_deepen): ref
                 for kind, ref in jobs}
         for fut in as_completed(futs):
             got = fut.result()
@@ -104,8 +111,8 @@ def _builtin_names() -> list[str]:
     return list(BUILTIN_MODULES)
 
 
-def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float
-               ) -> list[dict[str, Any]] | str:
+def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
+               fuzz_examples: int, deepen: bool) -> list[dict[str, Any]] | str:
     """In a worker: load the rule set, unroll once, decide each property."""
     from proofs.bmc import check_rules
     from tbcheck.loader import load_builtin, load_rules_file
@@ -117,7 +124,8 @@ def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float
         return str(exc)
     declared = dict(rules.expected) if kind == "builtin" else {}
     out = []
-    for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin"):
+    for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
+                         fuzz_examples=fuzz_examples, deepen=deepen):
         rec = verdict_record(v)
         rec["ref"], rec["declared"] = ref, declared.get(v.prop)
         out.append(rec)
