@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from model.registry import BUILTIN_MODULES, builtin
-from properties import property_names
 from proofs.bmc import check_rules
 from proofs.envelope import Envelope
+from properties import property_names
 
 GATE_DEPTH = 4  # as `make verify`: every declared counterexample is this shallow
 TIMEOUT_S = 20.0
