@@ -59,7 +59,19 @@ def render(trace: Trace, params: Params, prop: str | None = None) -> str:
            f"{'TB seen':>20} {'TB expected':>20} {'seen-expected':>14}  event"
     lines = [head]
     last_step = None
-    for r in rows(trace, params, prop):
+    all_rows = rows(trace, params, prop)
+    seen = {r["step"] for r in all_rows}
+    for step in range(1, len(trace.events) + 1):  # events the guest saw nothing of: paused
+        if step not in seen:
+            all_rows.append({"step": step, "quiet": True})
+    all_rows.sort(key=lambda r: r["step"])
+    for r in all_rows:
+        if r.get("quiet"):
+            ev = describe(trace.events[r["step"] - 1], _v)
+            lines.append(f"{r['step']:>3} {'':>18} {'':>4} {'(no read)':<14} {'':>4} "
+                         f"{'':>20} {'':>20} {'':>14}  {ev}")
+            last_step = r["step"]
+            continue
         ev = r["event"] if r["step"] != last_step else "  ..."
         last_step = r["step"]
         mark = "  <-- " + (prop or "violated") if r["violated"] and ev != "  ..." else ""
