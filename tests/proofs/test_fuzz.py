@@ -112,7 +112,7 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
                "--property", "frozen-when-stopped", "--examples", "40", "--profile", "ci",
                "--json"])
     doc = json.loads(capsys.readouterr().out)
-    assert rc == 1  # a violation and no declaration saying it is expected
+    assert rc == 0  # qemu-tcg declares tracks-wall-clock violated, frozen-when-stopped proved
     res = {r["property"]: r for r in doc["results"]}
     assert set(res) == {"frozen-when-stopped", "tracks-wall-clock"}
     for r in doc["results"]:
@@ -136,7 +136,7 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_text_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fuzz", "--variant", "qemu-tcg", "--property", "tracks-wall-clock",
-                 "--examples", "40", "--profile", "ci", "--no-shrink"]) == 1
+                 "--examples", "40", "--profile", "ci", "--no-shrink"]) == 0  # as declared
     out = capsys.readouterr().out
     assert "qemu-tcg / tracks-wall-clock: violated" in out
     assert "true time (s)" in out and "TB expected" in out and "<-- violated" in out
@@ -146,17 +146,16 @@ def test_cli_text_timeline(capsys: pytest.CaptureFixture[str]) -> None:
 def test_exit_status_follows_the_declaration(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     src = Path(__file__).parents[2] / "model" / "rulesets" / "qemu_ppc_v0.py"
-    body = src.read_text().replace(
-        "    offset_granularity = 1 << 24",
-        "    offset_granularity = 1 << 24\n    expected = {'frozen-when-stopped': 'violated'}")
-    assert "expected = {" in body
+    body = src.read_text()
+    assert '"frozen-when-stopped": "violated"' in body  # v0's own declaration
     f = tmp_path / "declared.py"
     f.write_text(body)
     args = ["fuzz", "--variant-file", str(f), "--property", "frozen-when-stopped",
             "--examples", "300", "--profile", "ci", "--no-shrink"]
     assert main(args) == 0
     assert "violated" in capsys.readouterr().out
-    f.write_text(body.replace("'violated'}", "'proved'}"))
+    f.write_text(body.replace('"frozen-when-stopped": "violated"',
+                              '"frozen-when-stopped": "proved"'))
     assert main(args) == 1
 
 
