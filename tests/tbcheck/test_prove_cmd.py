@@ -1,0 +1,52 @@
+"""`tbcheck prove`: the JSON and JUnit shapes, and the exit status as the CI gate uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from tbcheck.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed_units_fixed_int64.py"
+
+
+def test_json_and_junit_for_a_declared_violation(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    junit = tmp_path / "out.xml"
+    rc = main(["prove", "--variant", "qemu-ppc-v1", "--property", "frozen-when-stopped",
+               "--depth", "3", "--json", "--junit", str(junit), "--jobs", "1"])
+    assert rc == 0  # v1 declares frozen-when-stopped violated
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["envelope"]["depth"] == 3 and doc["envelope"]["fmax_hz"] == 10**10
+    (r,) = doc["results"]
+    assert {"variant", "property", "verdict", "depth", "unbounded", "seconds", "witnesses",
+            "counterexample"} <= set(r)
+    assert r["verdict"] == "violated" and r["counterexample"]["replayed"] is True
+    kinds = [e["event"] for e in r["counterexample"]["events"]]
+    assert "stop" in kinds and "cont" in kinds
+    suite = ET.parse(junit).getroot()
+    assert suite.get("tests") == "1" and suite.get("failures") == "0"
+    assert suite.find("testcase").get("classname") == "qemu-ppc-v1"  # type: ignore[union-attr]
+
+
+def test_a_users_file_fails_the_gate_on_any_violation(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    rc = main(["prove", "--variant-file", str(EXAMPLE), "--property", "no-overflow",
+               "--depth", "2", "--jobs", "1"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "int64_t * leaves int64_t" in out and "<-- no-overflow" in out
+
+
+def test_proof_witnesses_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["prove", "--variant", "seed-corrected", "--property", "snapshot-frozen",
+               "--depth", "2", "--json", "--jobs", "1"])
+    assert rc == 0
+    (r,) = json.loads(capsys.readouterr().out)["results"]
+    assert r["verdict"] == "proved"
+    assert r["witnesses"]["assumptions"]["satisfiable"] is True
+    sit = r["witnesses"]["situation"]
+    assert sit["reachable"] is True and sit["events"]
