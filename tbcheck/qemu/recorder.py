@@ -83,6 +83,7 @@ async def _run_one(trace: TraceWriter, cfg: MachineConfig, opts: Options, name: 
         ok, error = False, str(exc)
     except BaseException as exc:  # a bug or an interrupt: kill first, then say so and re-raise
         session.kill_all()
+        trace.interrupted = True  # type: ignore[attr-defined]  # the SIGTERM handler may stop
         why = "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else (
             f"internal error: {type(exc).__name__}: {exc}")
         trace.end(False, round(time.monotonic() - t0, 3), why)
@@ -104,8 +105,17 @@ async def record(cfg: MachineConfig, names: list[str], opts: Options, out: Path,
     trace = TraceWriter(out)
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
+    def terminate(attempt: int = 0) -> None:
+        """SIGTERM cleans up like Ctrl-C. A cancellation can be lost in Python 3.11's
+        ``asyncio.wait_for`` when the awaited reply lands at the same moment, so it is
+        repeated until a scenario has seen it (at most 20 times, 0.5 s apart)."""
+        if me is None or me.done() or getattr(trace, "interrupted", False) or attempt >= 20:
+            return
+        me.cancel()
+        loop.call_later(0.5, terminate, attempt + 1)
+
     if me is not None:
-        loop.add_signal_handler(signal.SIGTERM, me.cancel)  # SIGTERM cleans up like Ctrl-C
+        loop.add_signal_handler(signal.SIGTERM, terminate)
     results: dict[str, tuple[bool, float, str | None]] = {}
     status = "failed"
     t0 = time.monotonic()
