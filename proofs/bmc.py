@@ -143,7 +143,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         v.verdict, v.reason = VACUOUS, "the envelope's assumptions are contradictory"
         v.seconds = time.perf_counter() - t0
         return v
-    lin = Linearizer(u.sym.bounds)
+    lin = Linearizer()
     probe = z3.Solver()
     probe.add(u.sym.constraints)
     f_probe = min(max(u.env.fmin_hz, PROBE_HZ), u.env.fmax_hz)

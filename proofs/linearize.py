@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import z3
 
-Bounds = dict[str, tuple[int, int]]
+from model.intervals import term_interval
 
 
 @dataclass
 class Linearizer:
-    bounds: Bounds  # the base variables' ranges
     lemmas: list[z3.BoolRef] = field(default_factory=list)
     _memo: dict[int, z3.ExprRef] = field(default_factory=dict)
     _products: dict[tuple[int, ...], z3.ExprRef] = field(default_factory=dict)
@@ -110,42 +109,6 @@ class Linearizer:
         return v
 
     def _interval(self, t: z3.ExprRef) -> tuple[int, int] | None:
-        """Bounds of a linear term over the base variables (None when unknown); memoised, as
-        the terms are DAGs that a plain recursion would unfold exponentially."""
-        key = t.get_id()
-        if key not in self._intervals:
-            self._intervals[key] = self._interval_of(t)
-        return self._intervals[key]
-
-    def _interval_of(self, t: z3.ExprRef) -> tuple[int, int] | None:
-        if z3.is_int_value(t):
-            n = t.as_long()
-            return n, n
-        if not z3.is_app(t):
-            return None
-        if t.num_args() == 0:
-            return self.bounds.get(t.decl().name())
-        k = t.decl().kind()
-        parts = [self._interval(a) for a in t.children()]
-        if any(p is None for p in parts):
-            return None
-        if k == z3.Z3_OP_ADD:
-            return sum(p[0] for p in parts), sum(p[1] for p in parts)  # type: ignore[index]
-        if k == z3.Z3_OP_SUB and len(parts) == 2:
-            (a, b), (c, d) = parts  # type: ignore[misc]
-            return a - d, b - c
-        if k == z3.Z3_OP_UMINUS:
-            a, b = parts[0]  # type: ignore[misc]
-            return -b, -a
-        if k == z3.Z3_OP_MUL:
-            lo, hi = parts[0]  # type: ignore[misc]
-            for a, b in parts[1:]:  # type: ignore[misc]
-                c = (lo * a, lo * b, hi * a, hi * b)
-                lo, hi = min(c), max(c)
-            return lo, hi
-        if k in (z3.Z3_OP_IDIV, z3.Z3_OP_DIV) and len(parts) == 2:
-            (a, b), (c, d) = parts  # type: ignore[misc]
-            if c > 0:
-                m = max(abs(a), abs(b))
-                return -m // c if a < 0 else a // d, m // c
-        return None
+        """Bounds of a term over the base variables (None when unknown): the domain's own
+        interval evaluation (``model.intervals``), memoised for this abstraction."""
+        return term_interval(t, self._intervals)

@@ -79,17 +79,14 @@ class Symbols:
     params: Params
     steps: list[StepVars]
     constraints: list[z3.BoolRef]
-    bounds: dict[str, tuple[int, int]]
 
 
 def symbols(env: Envelope, prefix: str = "") -> Symbols:
     cons: list[z3.BoolRef] = []
-    bounds: dict[str, tuple[int, int]] = {}
 
     def var(t: type[Num], name: str, lo: int, hi: int) -> Num:
         v, c = fresh(t, prefix + name, lo, hi)
         cons.append(c)
-        bounds[prefix + name] = (lo, hi)
         return v
 
     top = env.max_initial - 1
@@ -112,7 +109,7 @@ def symbols(env: Envelope, prefix: str = "") -> Symbols:
                               var(Int, f"p{k}a", 0, env.max_phase_ns),
                               var(Int, f"p{k}b", 0, env.max_phase_ns),
                               var(Int, f"p{k}c", 0, env.max_phase_ns)))
-    return Symbols(params, steps, cons, bounds)
+    return Symbols(params, steps, cons)
 
 
 def tolerances(rules: type[RuleSet], env: Envelope, params: Params) -> Tolerances:
