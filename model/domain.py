@@ -24,6 +24,7 @@ C semantics kept exactly:
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -82,6 +83,143 @@ def collect_obligations() -> Iterator[list[Obligation]]:
         OBLIGATIONS.stack.pop()
 
 
+# --------------------------------------------------------------------------- z3 terms
+# The symbolic engine builds millions of terms: these make exactly the ASTs z3's operators make
+# (same constructor, same argument order) without their per-call coercion and sort checks, and
+# make each numeral once. Every term lives in z3's main context.
+
+_CTX = z3.main_ctx()
+_REF = _CTX.ref()
+_PAIR = z3.Ast * 2
+_NUMERALS: dict[int, z3.ArithRef] = {}
+_TRUE, _FALSE = z3.BoolVal(True), z3.BoolVal(False)
+_TRUE_ID, _FALSE_ID = _TRUE.get_id(), _FALSE.get_id()
+
+
+def _z(x: Raw) -> z3.ArithRef:
+    """``x`` as a z3 integer term (``z3.IntVal`` for an int, made once)."""
+    if isinstance(x, z3.ExprRef):
+        return x
+    t = _NUMERALS.get(x)
+    if t is None:
+        if len(_NUMERALS) > 100_000:
+            _NUMERALS.clear()
+        t = _NUMERALS[x] = z3.IntVal(x)
+    return t
+
+
+def _zb(x: RawBool) -> z3.BoolRef:
+    if isinstance(x, z3.ExprRef):
+        return x
+    return _TRUE if x else _FALSE
+
+
+def _nary(mk: Any, a: Raw, b: Raw) -> z3.ArithRef:
+    return z3.ArithRef(mk(_REF, 2, _PAIR(_z(a).ast, _z(b).ast)), _CTX)
+
+
+def _binary(mk: Any, a: Raw, b: Raw) -> z3.ArithRef:
+    return z3.ArithRef(mk(_REF, _z(a).ast, _z(b).ast), _CTX)
+
+
+def _rel(mk: Any, a: Raw, b: Raw) -> z3.BoolRef:
+    return z3.BoolRef(mk(_REF, _z(a).ast, _z(b).ast), _CTX)
+
+
+def _add(a: Raw, b: Raw) -> Raw:
+    """``a + b`` (a z3 term when either is one)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    return _nary(z3.Z3_mk_add, a, b)
+
+
+def _sub(a: Raw, b: Raw) -> Raw:
+    if isinstance(a, int) and isinstance(b, int):
+        return a - b
+    return _nary(z3.Z3_mk_sub, a, b)
+
+
+def _mul(a: Raw, b: Raw) -> Raw:
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    return _nary(z3.Z3_mk_mul, a, b)
+
+
+def _zdiv(a: Raw, b: Raw) -> z3.ArithRef:
+    """z3's integer division ``a / b`` (at least one operand symbolic)."""
+    return _binary(z3.Z3_mk_div, a, b)
+
+
+def _zmod(a: Raw, b: Raw) -> z3.ArithRef:
+    return _binary(z3.Z3_mk_mod, a, b)
+
+
+def _neg(a: Raw) -> Raw:
+    if isinstance(a, int):
+        return -a
+    return z3.ArithRef(z3.Z3_mk_unary_minus(_REF, a.ast), _CTX)
+
+
+_CMP = {"<": z3.Z3_mk_lt, "<=": z3.Z3_mk_le, ">": z3.Z3_mk_gt, ">=": z3.Z3_mk_ge,
+        "==": z3.Z3_mk_eq}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_PYCMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+          "==": operator.eq, "!=": operator.ne}
+
+
+def _zcmp(op: str, a: Raw, b: Raw) -> RawBool:
+    """``a op b`` as Python's operator makes it: on two ints a bool; with an int on the left,
+    the term's reflected operator (``!=`` is z3's two-argument ``Distinct``)."""
+    if not isinstance(a, z3.ExprRef):
+        if not isinstance(b, z3.ExprRef):
+            return _PYCMP[op](a, b)
+        a, b, op = b, a, _FLIP[op]
+    if op == "!=":
+        return z3.BoolRef(z3.Z3_mk_distinct(_REF, 2, _PAIR(a.ast, _z(b).ast)), _CTX)
+    return _rel(_CMP[op], a, b)
+
+
+def _lt(a: Raw, b: Raw) -> RawBool:
+    return _zcmp("<", a, b)
+
+
+def _gt(a: Raw, b: Raw) -> RawBool:
+    return _zcmp(">", a, b)
+
+
+def _ge(a: Raw, b: Raw) -> RawBool:
+    return _zcmp(">=", a, b)
+
+
+def _zif(c: RawBool, a: Raw, b: Raw) -> z3.ArithRef:
+    """``z3.If(c, a, b)`` on integers."""
+    return z3.ArithRef(z3.Z3_mk_ite(_REF, _zb(c).ast, _z(a).ast, _z(b).ast), _CTX)
+
+
+def z3_and(a: RawBool, b: RawBool) -> z3.BoolRef:
+    """``z3.And(a, b)``."""
+    return z3.BoolRef(z3.Z3_mk_and(_REF, 2, _PAIR(_zb(a).ast, _zb(b).ast)), _CTX)
+
+
+def _zor(a: RawBool, b: RawBool) -> z3.BoolRef:
+    return z3.BoolRef(z3.Z3_mk_or(_REF, 2, _PAIR(_zb(a).ast, _zb(b).ast)), _CTX)
+
+
+def z3_not(a: RawBool) -> z3.BoolRef:
+    return z3.BoolRef(z3.Z3_mk_not(_REF, _zb(a).ast), _CTX)
+
+
+def _zbif(c: z3.BoolRef, a: RawBool, b: RawBool) -> z3.BoolRef:
+    """``z3.If(c, a, b)`` on truth values."""
+    return z3.BoolRef(z3.Z3_mk_ite(_REF, c.ast, _zb(a).ast, _zb(b).ast), _CTX)
+
+
+def _literal(v: z3.BoolRef) -> RawBool:
+    """``v`` itself, or True/False when it is z3's ``true``/``false`` (``z3.is_true`` ...)."""
+    i = v.get_id()
+    return True if i == _TRUE_ID else False if i == _FALSE_ID else v
+
+
 # --------------------------------------------------------------------------- raw helpers
 
 
@@ -90,7 +228,7 @@ def _ite(c: RawBool, a: Raw, b: Raw) -> Raw:
         return a if c else b
     if not is_sym(a) and not is_sym(b) and a == b:
         return a
-    return z3.If(c, a, b)
+    return _zif(c, a, b)
 
 
 def _wrap(v: Raw, lo: int, hi: int, tmin: int, bits: int) -> tuple[Raw, int, int]:
@@ -104,11 +242,11 @@ def _wrap(v: Raw, lo: int, hi: int, tmin: int, bits: int) -> tuple[Raw, int, int
         return v, lo, hi
     if tmin - m <= lo and hi <= tmax + m:
         if hi <= tmax:  # may only fall below the type
-            return z3.If(v < tmin, v + m, v), tmin, tmax
+            return _zif(_lt(v, tmin), _add(v, m), v), tmin, tmax
         if lo >= tmin:  # may only rise above it
-            return z3.If(v > tmax, v - m, v), tmin, tmax
-        return z3.If(v < tmin, v + m, z3.If(v > tmax, v - m, v)), tmin, tmax
-    return (v - tmin) % m + tmin, tmin, tmax
+            return _zif(_gt(v, tmax), _sub(v, m), v), tmin, tmax
+        return _zif(_lt(v, tmin), _add(v, m), _zif(_gt(v, tmax), _sub(v, m), v)), tmin, tmax
+    return _add(_zmod(_sub(v, tmin), m), tmin), tmin, tmax
 
 
 def _cdiv(a: Raw, b: Raw, alo: int, blo: int, bhi: int) -> Raw:
@@ -119,12 +257,12 @@ def _cdiv(a: Raw, b: Raw, alo: int, blo: int, bhi: int) -> Raw:
         q = abs(a) // abs(b)
         return q if (a >= 0) == (b > 0) else -q
     if blo > 0 and alo >= 0:
-        return a / b  # both non-negative: Euclidean = floor = truncation
+        return _zdiv(a, b)  # both non-negative: Euclidean = floor = truncation
     if blo > 0:
-        return z3.If(a >= 0, a / b, -((-a) / b))
-    pos = z3.If(a >= 0, a / b, -((-a) / b))
-    neg = z3.If(a >= 0, -(a / -b), (-a) / (-b))
-    return z3.If(b > 0, pos, neg)
+        return _zif(_ge(a, 0), _zdiv(a, b), _neg(_zdiv(_neg(a), b)))
+    pos = _zif(_ge(a, 0), _zdiv(a, b), _neg(_zdiv(_neg(a), b)))
+    neg = _zif(_ge(a, 0), _neg(_zdiv(a, _neg(b))), _zdiv(_neg(a), _neg(b)))
+    return _zif(_gt(b, 0), pos, neg)
 
 
 def _mul_bounds(alo: int, ahi: int, blo: int, bhi: int) -> tuple[int, int]:
@@ -147,12 +285,7 @@ class Bool:
     __slots__ = ("v",)
 
     def __init__(self, v: RawBool) -> None:
-        if is_sym(v):
-            if z3.is_true(v):
-                v = True
-            elif z3.is_false(v):
-                v = False
-        self.v = v
+        self.v = _literal(v) if isinstance(v, z3.ExprRef) else v
 
     def __bool__(self) -> bool:
         if isinstance(self.v, bool):
@@ -174,7 +307,7 @@ class Bool:
             return Bool(ov)
         if ov is True:
             return self
-        return Bool(z3.And(self.v, ov))
+        return Bool(z3_and(self.v, ov))
 
     __rand__ = __and__
 
@@ -186,12 +319,12 @@ class Bool:
             return Bool(ov)
         if ov is False:
             return self
-        return Bool(z3.Or(self.v, ov))
+        return Bool(_zor(self.v, ov))
 
     __ror__ = __or__
 
     def __invert__(self) -> Bool:
-        return Bool(not self.v) if isinstance(self.v, bool) else Bool(z3.Not(self.v))
+        return Bool(not self.v) if isinstance(self.v, bool) else Bool(z3_not(self.v))
 
     def __repr__(self) -> str:
         return f"Bool({self.v})"
@@ -216,6 +349,10 @@ def any_(items: list[Bool]) -> Bool:
 
 
 # --------------------------------------------------------------------------- integers
+
+
+#: ``Num.reduced`` results by (type, term id, bounds); values are immutable, so one is shared
+_REDUCED: dict[tuple[type, int, int, int], tuple[z3.ExprRef, Num]] = {}
 
 
 class Num:
@@ -278,8 +415,9 @@ class Num:
             return cls(v, lo, hi, lazy=True)  # an intended wrap: reduce when a value is needed
         if what is not None and (lo < tmin or hi > tmax):
             if is_sym(v):
-                sides = ([v < tmin] if lo < tmin else []) + ([v > tmax] if hi > tmax else [])
-                cond = sides[0] if len(sides) == 1 else z3.Or(*sides)
+                sides = [_lt(v, tmin)] if lo < tmin else []
+                sides += [_gt(v, tmax)] if hi > tmax else []
+                cond = sides[0] if len(sides) == 1 else _zor(*sides)
                 OBLIGATIONS.report(f"{what} leaves {cls.CTYPE}", cond)
             else:
                 OBLIGATIONS.report(f"{what} leaves {cls.CTYPE} (value {v})", True)
@@ -290,11 +428,17 @@ class Num:
         """The same value with its term inside the type's range (see ``LAZY_LIMIT``)."""
         if not self.lazy:
             return self
-        tmin = self.tmin()
-        assert tmin is not None and self.BITS is not None
-        lo, hi = tightened(self.v, self.lo, self.hi)
-        w, lo, hi = _wrap(self.v, lo, hi, tmin, self.BITS)
-        return type(self)(w, lo, hi)
+        k = (type(self), self.v.get_id(), self.lo, self.hi)
+        hit = _REDUCED.get(k)
+        if hit is None:
+            tmin = self.tmin()
+            assert tmin is not None and self.BITS is not None
+            lo, hi = tightened(self.v, self.lo, self.hi)
+            w, lo, hi = _wrap(self.v, lo, hi, tmin, self.BITS)
+            if len(_REDUCED) > 200_000:
+                _REDUCED.clear()
+            hit = _REDUCED[k] = (self.v, type(self)(w, lo, hi))  # the term keeps its id alive
+        return hit[1]
 
     @property
     def symbolic(self) -> bool:
@@ -343,17 +487,17 @@ class Num:
         t, a, b = c
         a, b = (b.reduced(), a.reduced()) if rev else (a.reduced(), b.reduced())
         if op == "+":
-            return t.make(a.v + b.v, a.lo + b.lo, a.hi + b.hi, f"{a.CTYPE} +")
+            return t.make(_add(a.v, b.v), a.lo + b.lo, a.hi + b.hi, f"{a.CTYPE} +")
         if op == "-":
-            return t.make(a.v - b.v, a.lo - b.hi, a.hi - b.lo, f"{a.CTYPE} -")
+            return t.make(_sub(a.v, b.v), a.lo - b.hi, a.hi - b.lo, f"{a.CTYPE} -")
         if op == "*":
             lo, hi = _mul_bounds(a.lo, a.hi, b.lo, b.hi)
-            return t.make(a.v * b.v, lo, hi, f"{a.CTYPE} *")
+            return t.make(_mul(a.v, b.v), lo, hi, f"{a.CTYPE} *")
         if op == "/":
             return _divide(t, a, b)
         if op == "%":
             q = _divide(t, a, b)
-            return t.make(a.v - q.v * b.v, *_rem_bounds(a, b), None)
+            return t.make(_sub(a.v, _mul(q.v, b.v)), *_rem_bounds(a, b), None)
         raise AssertionError(op)
 
     def __add__(self, o: Any) -> Num:
@@ -388,11 +532,12 @@ class Num:
         properties' arithmetic); C types refuse it so no rule gets floor division by accident."""
         if self.BITS is not None or not isinstance(o, int) or o <= 0:
             raise TypeError("use / : these are C integers and / truncates as C does")
-        return Int(self.v // o if not is_sym(self.v) else self.v / o, self.lo // o, self.hi // o)
+        return Int(self.v // o if not is_sym(self.v) else _zdiv(self.v, o), self.lo // o,
+                   self.hi // o)
 
     def __neg__(self) -> Num:
         x = self.reduced()
-        return type(self).make(-x.v, -x.hi, -x.lo, f"{self.CTYPE} unary -")
+        return type(self).make(_neg(x.v), -x.hi, -x.lo, f"{self.CTYPE} unary -")
 
     def __rshift__(self, k: int) -> Num:
         """Shift right by a constant (C: logical for unsigned, arithmetic for signed here)."""
@@ -400,9 +545,9 @@ class Num:
             raise TypeError("shift by a constant between 0 and 127")
         d = 1 << k
         x = self.reduced()
-        v = x.v / d if is_sym(x.v) else x.v >> k  # floor for both engines
+        v = _zdiv(x.v, d) if is_sym(x.v) else x.v >> k  # floor for both engines
         if is_sym(x.v) and x.lo < 0:
-            v = z3.If(x.v >= 0, x.v / d, -((-x.v + d - 1) / d))
+            v = _zif(_ge(x.v, 0), _zdiv(x.v, d), _neg(_zdiv(_sub(_add(_neg(x.v), d), 1), d)))
         return type(self)(v, x.lo >> k, x.hi >> k)
 
     # ----- comparisons
@@ -421,8 +566,7 @@ class Num:
             return Bool((a.hi < b.lo) == (op == "<"))
         if op in (">", "<=") and (a.lo > b.hi or a.hi <= b.lo):
             return Bool((a.lo > b.hi) == (op == ">"))
-        return Bool({"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y,
-                     "==": x == y, "!=": x != y}[op])
+        return Bool(_zcmp(op, x, y))
 
     def __lt__(self, o: Any) -> Bool:
         return self._cmp(o, "<")
@@ -511,7 +655,7 @@ def ite(c: Bool | bool, a: Any, b: Any) -> Any:
         av, bv = _braw(a), _braw(b)
         if isinstance(cv, bool):
             return Bool(av if cv else bv)
-        return Bool(z3.If(cv, av, bv))
+        return Bool(_zbif(cv, av, bv))
     if isinstance(a, int) and isinstance(b, int):
         a, b = Int(a), Int(b)
     if isinstance(a, int) and isinstance(b, Num):
@@ -550,13 +694,13 @@ def clamp(x: Num, lo: Any, hi: Any) -> Num:
 def wrapping_add(a: Num, b: Num | int) -> Num:
     """Modular addition, intended (``G = H + off``): records no overflow."""
     t, x, y = a._coerce(b)
-    return t.make(x.v + y.v, x.lo + y.lo, x.hi + y.hi, None)
+    return t.make(_add(x.v, y.v), x.lo + y.lo, x.hi + y.hi, None)
 
 
 def wrapping_sub(a: Num, b: Num | int) -> Num:
     """Modular subtraction, intended (``off = G - H``): records no overflow."""
     t, x, y = a._coerce(b)
-    return t.make(x.v - y.v, x.lo - y.hi, x.hi - y.lo, None)
+    return t.make(_sub(x.v, y.v), x.lo - y.hi, x.hi - y.lo, None)
 
 
 def to_s64(x: Num) -> S64:
@@ -581,7 +725,7 @@ def muldiv64(a: Num, b: Num | int, c: Num | int) -> U64:
     a64 = (to_u64(a) if isinstance(a, Num) else U64(a)).reduced()
     b32 = _as_param(b, U32, "muldiv64 argument b")
     c32 = _as_param(c, U32, "muldiv64 argument c")
-    prod = U128.make(a64.v * b32.v, *_mul_bounds(a64.lo, a64.hi, b32.lo, b32.hi), "128-bit *")
+    prod = U128.make(_mul(a64.v, b32.v), *_mul_bounds(a64.lo, a64.hi, b32.lo, b32.hi), "128-bit *")
     q = prod / U128(c32.v, c32.lo, c32.hi) if c32.symbolic else prod / c32.v
     return U64.make(q.v, q.lo, q.hi, "muldiv64 result")  # type: ignore[return-value]
 
@@ -597,7 +741,7 @@ def align_up(x: Num, a: int) -> Num:
     if a <= 0 or a & (a - 1):
         raise ValueError("align_up needs a power of two")
     y = wrapping_add(x, a - 1)
-    r = y % a if not y.symbolic else type(y)(y.v % a, 0, a - 1)
+    r = y % a if not y.symbolic else type(y)(_zmod(y.v, a), 0, a - 1)
     return wrapping_sub(y, r)
 
 

@@ -13,29 +13,46 @@ import z3
 VAR_BOUNDS: dict[str, tuple[int, int]] = {}
 
 
-def term_interval(t: z3.ExprRef, memo: dict[int, tuple[int, int] | None] | None = None
-                  ) -> tuple[int, int] | None:
+_CTX = z3.main_ctx()
+_REF = _CTX.ref()
+Memo = dict[int, tuple[int, int] | None]
+
+
+def term_interval(t: z3.ExprRef, memo: Memo | None = None) -> tuple[int, int] | None:
     """Sound bounds of ``t`` (None when some part is unknown)."""
-    memo = {} if memo is None else memo
-    key = t.get_id()
-    if key not in memo:
-        memo[key] = _interval(t, memo)
-    return memo[key]
+    return _ast_interval(t.as_ast(), {} if memo is None else memo)
 
 
-def _interval(t: z3.ExprRef, memo: dict[int, tuple[int, int] | None]) -> tuple[int, int] | None:
-    if z3.is_int_value(t):
-        n = t.as_long()
+# The walk reads the AST through z3's C API: z3py's objects for every node visited cost more
+# than the arithmetic. Nodes are keyed by AST id, as the memo always was.
+
+
+def _ast_interval(a: z3.Ast, memo: Memo) -> tuple[int, int] | None:
+    key = z3.Z3_get_ast_id(_REF, a)
+    if key in memo:
+        return memo[key]
+    iv = memo[key] = _interval(a, memo)
+    return iv
+
+
+def _interval(t: z3.Ast, memo: Memo) -> tuple[int, int] | None:
+    ast_kind = z3.Z3_get_ast_kind(_REF, t)
+    if ast_kind == z3.Z3_NUMERAL_AST and \
+            z3.Z3_get_sort_kind(_REF, z3.Z3_get_sort(_REF, t)) == z3.Z3_INT_SORT:
+        n = int(z3.Z3_get_numeral_string(_REF, t))
         return n, n
-    if not z3.is_app(t):
+    if ast_kind != z3.Z3_APP_AST and ast_kind != z3.Z3_NUMERAL_AST:
         return None
-    if t.num_args() == 0:
-        return VAR_BOUNDS.get(t.decl().name())
-    k = t.decl().kind()
+    nargs = z3.Z3_get_app_num_args(_REF, t)
+    decl = z3.Z3_get_app_decl(_REF, t)
+    if nargs == 0:
+        return VAR_BOUNDS.get(_name(decl))
+    k = z3.Z3_get_decl_kind(_REF, decl)
     if k == z3.Z3_OP_ITE:
-        a, b = term_interval(t.arg(1), memo), term_interval(t.arg(2), memo)
-        return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
-    parts = [term_interval(a, memo) for a in t.children()]
+        x = _ast_interval(z3.Z3_get_app_arg(_REF, t, 1), memo)
+        y = _ast_interval(z3.Z3_get_app_arg(_REF, t, 2), memo)
+        return None if x is None or y is None else (min(x[0], y[0]), max(x[1], y[1]))
+    parts = [_ast_interval(z3.Z3_get_app_arg(_REF, t, i), memo) for i in range(nargs)]
     if any(p is None for p in parts):
         return None
     if k == z3.Z3_OP_ADD:
@@ -65,24 +82,145 @@ def _interval(t: z3.ExprRef, memo: dict[int, tuple[int, int] | None]) -> tuple[i
     return None
 
 
+def _name(decl: z3.FuncDecl) -> str:
+    """A declaration's name, as ``FuncDeclRef.name()`` gives it."""
+    sym = z3.Z3_get_decl_name(_REF, decl)
+    if z3.Z3_get_symbol_kind(_REF, sym) == z3.Z3_INT_SYMBOL:
+        return f"k!{z3.Z3_get_symbol_int(_REF, sym)}"
+    return z3.Z3_get_symbol_string(_REF, sym)
+
+
+# Sums of monomials, for ``tightened``: z3's simplifier rewrites bottom-up, so the simplified
+# ``a + b`` (or ``a - b``) is the simplified ``a`` and ``b`` with like monomials merged. Keeping
+# each subterm's monomials lets a sum be tightened without re-simplifying its whole DAG (the
+# merged values' ``ite`` chains); any other operator is simplified by z3, once per subterm.
+
+#: a power product (its factors' ids, sorted) -> (coefficient, bounds of the product)
+Monomials = dict[tuple[int, ...], tuple[int, tuple[int, int] | None]]
+#: a term simplified to sum-of-monomials form: constant and monomials
+Form = tuple[int, Monomials]
+
 # keyed by z3 AST ids; the terms are kept alive with their entries, so an id is never reused
 _TIGHT: dict[int, tuple[z3.ExprRef, tuple[int, int] | None]] = {}
+_FORMS: dict[int, tuple[z3.ExprRef, Form]] = {}
 _MEMO: dict[int, tuple[int, int] | None] = {}
 _ALIVE: list[z3.ExprRef] = []
+_SOM = z3.ParamsRef()  # z3.simplify(v, som=True)
+_SOM.set("som", True)
 
 
 def tightened(v: z3.ExprRef, lo: int, hi: int) -> tuple[int, int]:
     """``lo..hi`` narrowed by the bounds of ``v`` once simplified (like terms cancel)."""
     key = v.get_id()
     if key not in _TIGHT:
-        if len(_TIGHT) > 200_000:  # a long session: start afresh rather than grow forever
+        if len(_TIGHT) > 200_000 or len(_FORMS) > 400_000:  # a long session: start afresh
             _TIGHT.clear()
+            _FORMS.clear()
             _MEMO.clear()
             _ALIVE.clear()
-        simple = z3.simplify(v, som=True)
-        _ALIVE.append(simple)
-        _TIGHT[key] = (v, term_interval(simple, _MEMO))
+        _TIGHT[key] = (v, _bounds(v))
     iv = _TIGHT[key][1]
     if iv is None:
         return lo, hi
     return max(lo, iv[0]), min(hi, iv[1])
+
+
+def _bounds(v: z3.ExprRef) -> tuple[int, int] | None:
+    """``term_interval(z3.simplify(v, som=True))``."""
+    a = v.as_ast()
+    if _kind(a) in (z3.Z3_OP_ADD, z3.Z3_OP_SUB):
+        const, monos = _form(a)
+        lo = hi = const
+        for c, iv in monos.values():
+            if iv is None:
+                return None
+            lo, hi = lo + min(c * iv[0], c * iv[1]), hi + max(c * iv[0], c * iv[1])
+        return lo, hi
+    return term_interval(_simplified(a), _MEMO)
+
+
+def _kind(a: z3.Ast) -> int | None:
+    """The operator of an application (None for a numeral or anything else)."""
+    if z3.Z3_get_ast_kind(_REF, a) != z3.Z3_APP_AST:
+        return None
+    return z3.Z3_get_decl_kind(_REF, z3.Z3_get_app_decl(_REF, a))
+
+
+def _simplified(a: z3.Ast) -> z3.ExprRef:
+    simple = z3.ExprRef(z3.Z3_simplify_ex(_REF, a, _SOM.params), _CTX)
+    _ALIVE.append(simple)
+    return simple
+
+
+def _form(a: z3.Ast) -> Form:
+    """The monomials of ``a`` simplified (memoised by AST id)."""
+    key = z3.Z3_get_ast_id(_REF, a)
+    hit = _FORMS.get(key)
+    if hit is not None:
+        return hit[1]
+    k = _kind(a)
+    if k == z3.Z3_OP_ADD or k == z3.Z3_OP_SUB:
+        n = z3.Z3_get_app_num_args(_REF, a)
+        const, first = _form(z3.Z3_get_app_arg(_REF, a, 0))
+        monos = dict(first)
+        for i in range(1, n):
+            c, ms = _form(z3.Z3_get_app_arg(_REF, a, i))
+            sign = 1 if k == z3.Z3_OP_ADD else -1
+            const += sign * c
+            for pp, (coeff, iv) in ms.items():
+                old = monos.get(pp)
+                total = sign * coeff + (0 if old is None else old[0])
+                if total:
+                    monos[pp] = (total, iv)
+                else:
+                    del monos[pp]
+        form: Form = (const, monos)
+    elif k is None or z3.Z3_get_app_num_args(_REF, a) == 0:  # a numeral or a variable
+        monos = {}
+        form = (_add_monomial(monos, a), monos)
+    else:
+        form = _monomials(_simplified(a).as_ast())
+    _FORMS[key] = (z3.ExprRef(a, _CTX), form)  # the term keeps its id while the entry lives
+    return form
+
+
+def _monomials(a: z3.Ast) -> Form:
+    """A simplified term's sum of monomials."""
+    monos: Monomials = {}
+    if _kind(a) != z3.Z3_OP_ADD:
+        return _add_monomial(monos, a), monos
+    const = 0
+    for i in range(z3.Z3_get_app_num_args(_REF, a)):
+        const += _add_monomial(monos, z3.Z3_get_app_arg(_REF, a, i))
+    return const, monos
+
+
+def _add_monomial(monos: Monomials, m: z3.Ast) -> int:
+    """Add the summand ``m`` to ``monos``; return its constant (a numeral's value, else 0)."""
+    if z3.Z3_get_ast_kind(_REF, m) == z3.Z3_NUMERAL_AST:
+        return int(z3.Z3_get_numeral_string(_REF, m))
+    coeff, factors = 1, [m]
+    if _kind(m) == z3.Z3_OP_MUL:
+        factors = []
+        for i in range(z3.Z3_get_app_num_args(_REF, m)):
+            f = z3.Z3_get_app_arg(_REF, m, i)
+            if z3.Z3_get_ast_kind(_REF, f) == z3.Z3_NUMERAL_AST:
+                coeff *= int(z3.Z3_get_numeral_string(_REF, f))
+            else:
+                factors.append(f)
+    pp = tuple(sorted(z3.Z3_get_ast_id(_REF, f) for f in factors))
+    prod: tuple[int, int] | None = (1, 1)
+    for f in factors:
+        fiv = _ast_interval(f, _MEMO)
+        if fiv is None or prod is None:
+            prod = None
+            break
+        c = (prod[0] * fiv[0], prod[0] * fiv[1], prod[1] * fiv[0], prod[1] * fiv[1])
+        prod = min(c), max(c)
+    old = monos.get(pp)
+    total = coeff + (0 if old is None else old[0])
+    if total:
+        monos[pp] = (total, prod)
+    else:
+        monos.pop(pp, None)
+    return 0

@@ -18,7 +18,7 @@ from typing import Any
 import z3
 
 from model.api import RuleSet
-from model.domain import U64, Bool, Int, Num, fresh
+from model.domain import U64, Bool, Int, Num, fresh, z3_and, z3_not
 from model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop
 from model.structure import clone, key, merge
 from model.world import HostParams, Params, Path, World, WorldState
@@ -147,6 +147,9 @@ def _same_instant(t: Num, t_end: Num) -> Num:
     return t_end
 
 
+_FALSE = z3.BoolVal(False)
+
+
 def _bool(b: Bool) -> z3.BoolRef:
     return b.v if isinstance(b.v, z3.BoolRef) else z3.BoolVal(bool(b.v))
 
@@ -186,6 +189,6 @@ def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
 def _collect(u: Unrolling, p: Path) -> None:
     pc = _bool(p.cond)
     for step, chk in p.checks:
-        violated = z3.BoolVal(False) if chk.ok.v is True else z3.And(pc, z3.Not(_bool(chk.ok)))
-        u.sites[chk.prop].append(Site(step, violated, z3.And(pc, _bool(chk.situation)), chk))
+        violated = _FALSE if chk.ok.v is True else z3_and(pc, z3_not(chk.ok.v))
+        u.sites[chk.prop].append(Site(step, violated, z3_and(pc, chk.situation.v), chk))
     p.checks.clear()
