@@ -22,6 +22,7 @@ from model.domain import U64, Int, Num
 from model.events import Event, Run
 from model.world import HostParams, Params
 from proofs.envelope import Envelope
+from proofs.induction import Inductor
 from proofs.linearize import Linearizer
 from proofs.unroll import Unrolling, tolerances, unroll
 
@@ -120,9 +121,10 @@ def _fuzz(u: Unrolling, prop: str, examples: int) -> Counterexample | None:
     return found if found.replayed else None
 
 
-def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int = 0
-          ) -> Verdict:
-    """Decide ``prop`` for the unrolled rule set within its depth."""
+def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int = 0,
+          inductor: Inductor | None = None) -> Verdict:
+    """Decide ``prop`` for the unrolled rule set within its depth; with ``inductor``, a
+    property no search refutes is first tried by induction, for every depth."""
     t0 = time.perf_counter()
     v = Verdict(u.rules.name, prop, UNKNOWN, u.env.depth)
     solver = z3.Solver()
@@ -151,6 +153,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     abstract = z3.Solver()
     abstract.add(u.sym.constraints)
     n_lemmas = 0
+    settled: set[int] = set()  # steps whose checks the exact search already proved
     # pass 1, search: one query a step (any check of that step violated?), first with one
     # frequency for all hosts (linear, fast), then exact; a model of either is a real
     # counterexample, so its replay must show the violation
@@ -160,10 +163,12 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
             continue
         for sol in (probe,) if k > SEARCH_EXACT_UPTO else (probe, solver):
             left = deadline - time.perf_counter()
-            if _ask(sol, z3.Or(terms), min(SEARCH_S, left)) == z3.sat:
-                v.queries += 1
-                return _violated(u, v, sol, k, t0)
+            r = _ask(sol, z3.Or(terms), min(SEARCH_S, left))
             v.queries += 1
+            if r == z3.sat:
+                return _violated(u, v, sol, k, t0)
+            if r == z3.unsat and sol is solver:
+                settled.add(k)  # the exact search proved every check of this step
     # pass 1b, search by fuzzing the concrete engine (Hypothesis, a fixed seed): it finds deep
     # counterexamples that the solver's search misses; the replay below checks them all the same
     if fuzz_examples:
@@ -172,11 +177,21 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
             v.counterexample, v.verdict, v.found_by = found, VIOLATED, "fuzz"
             v.seconds = time.perf_counter() - t0
             return v
+    # pass 1c, induction: a proof for every depth replaces the bounded one
+    if inductor is not None:
+        found = inductor.prove(prop, max(1.0, deadline - time.perf_counter()))
+        v.queries += found.queries
+        if found.proved:
+            v.unbounded, v.reason = True, found.reason
+            deadline = time.perf_counter() + timeout_s  # the witness below gets its own time
+            sites = []
+        else:
+            v.reason = f"induction did not close ({found.reason}); "
     # pass 2, proof: each check on its own, exact briefly, then the linear abstraction,
     # then exact with the rest of the budget
     unknown = False
     for k in range(u.env.depth + 1):
-        for site in (s for s in sites if s.step == k):
+        for site in (s for s in sites if s.step == k and k not in settled):
             left = deadline - time.perf_counter()
             if left <= 0:
                 unknown = True
@@ -211,7 +226,8 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         if unknown:
             break
     if unknown:
-        v.verdict, v.reason = UNKNOWN, f"solver gave up or timed out after {timeout_s:g} s"
+        v.verdict = UNKNOWN
+        v.reason += f"solver gave up or timed out after {timeout_s:g} s"
         v.seconds = time.perf_counter() - t0
         return v
     # witness 2: the situation the property speaks of is reachable
@@ -260,13 +276,16 @@ def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, step: int, t0: float)
 
 def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
                 timeout_s: float = 20.0, use_assumptions: bool = False,
-                fuzz_examples: int = 0, deepen: bool = False) -> list[Verdict]:
+                fuzz_examples: int = 0, deepen: bool = False,
+                induction_s: float = 0.0) -> list[Verdict]:
     """Each property's verdict; the rule set is unrolled once per distinct envelope (a cell
     may declare assumptions, e.g. the seed's synchronised clocks, when ``use_assumptions``).
 
     With ``deepen``, a property the solver cannot decide at the full depth (and for which no
     counterexample was found there) is proved depth by depth from 1, and reported ``proved``
-    with the deepest depth that closed (``depth`` says it; ``reason`` says where it stopped)."""
+    with the deepest depth that closed (``depth`` says it; ``reason`` says where it stopped).
+    With ``induction_s`` > 0, an invariant is searched for (that long at most, once per rule
+    set and envelope) and each property no search refutes is tried by induction first."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for p in props:
         extra = rules.assume.get(p, {}) if use_assumptions else {}
@@ -276,8 +295,9 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
         cell_env = replace(env, **dict(extra)) if extra else env
         u = unroll(rules, cell_env)
         shallow: dict[int, Unrolling] = {}
+        inductor = Inductor(rules, cell_env, induction_s) if induction_s > 0 else None
         for p in group:
-            v = check(u, p, timeout_s, fuzz_examples)
+            v = check(u, p, timeout_s, fuzz_examples, inductor)
             if v.verdict == UNKNOWN and deepen:
                 v = _deepen(rules, cell_env, p, v, timeout_s, shallow)
             v.assumptions = cell_env.default_assumptions()

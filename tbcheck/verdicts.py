@@ -79,7 +79,8 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
             shallow = f"@{r['depth']}" if r["verdict"] == "proved" and r["depth"] < env.depth \
                 else ""
             found = " (fuzz)" if r.get("found_by") == "fuzz" else ""
-            cells.append(f"{r['verdict'] + shallow + star + found + mark:<19}")
+            every = " (all)" if r.get("unbounded") else ""
+            cells.append(f"{r['verdict'] + shallow + every + star + found + mark:<19}")
         lines.append(f"{v:<{width}}  " + "  ".join(cells))
     bad = [r for r in results if r["verdict"] != expected_of(r)]
     starred = {(r["variant"], r["property"]): r["assumptions"] for r in results
@@ -89,6 +90,10 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
     if any(r["verdict"] == "proved" and r["depth"] < env.depth for r in results):
         lines.append(f"@k: proved to depth k only; undecided deeper within the timeout, and no "
                      f"counterexample found to depth {env.depth}")
+    if any(r.get("unbounded") for r in results):
+        lines.append("(all): proved for every depth by induction (" +
+                     next(r["reason"].split("holds for ")[-1] for r in results
+                          if r.get("unbounded")) + ")")
     if any(r.get("found_by") == "fuzz" for r in results):
         lines.append("(fuzz): the counterexample was found by fuzzing the concrete engine "
                      "after the solver's search, and replayed like the solver's")

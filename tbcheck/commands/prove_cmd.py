@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-deepen", action="store_true",
                    help="report unknown instead of proving an undecided property depth by "
                         "depth (a proof to a smaller depth is marked with its depth)")
+    p.add_argument("--induction", type=float, default=0.0, metavar="S",
+                   help="search up to S s per rule set for an inductive invariant, and prove "
+                        "each property it carries for every depth (default 0: off)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--junit", metavar="PATH", help="also write JUnit XML, one case a cell")
     p.add_argument("--explain", action="store_true",
@@ -68,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
                    nhosts=args.hosts, depth=args.depth, same_frequency=args.same_frequency,
                    slack_ticks=args.slack)
     env.validate()
-    if args.timeout <= 0 or args.jobs < 1:
-        raise UsageError("--timeout must be positive and --jobs at least 1")
+    if args.timeout <= 0 or args.jobs < 1 or args.induction < 0:
+        raise UsageError("--timeout must be positive, --jobs at least 1, --induction >= 0")
     props = args.property or property_names()
     jobs: list[tuple[str, str]] = [("file", path) for path in args.variant_file]
     for path in args.variant_file:
@@ -82,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs) or 1)) as pool:
         futs = {pool.submit(_prove_one, kind, ref, props, env, args.timeout,
-                            max(0, args.fuzz_examples), not args.no_deepen): ref
+                            max(0, args.fuzz_examples), not args.no_deepen,
+                            args.induction): ref
                 for kind, ref in jobs}
         for fut in as_completed(futs):
             got = fut.result()
@@ -112,7 +116,8 @@ def _builtin_names() -> list[str]:
 
 
 def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
-               fuzz_examples: int, deepen: bool) -> list[dict[str, Any]] | str:
+               fuzz_examples: int, deepen: bool, induction_s: float = 0.0
+               ) -> list[dict[str, Any]] | str:
     """In a worker: load the rule set, unroll once, decide each property."""
     from proofs.bmc import check_rules
     from tbcheck.loader import load_builtin, load_rules_file
@@ -125,7 +130,8 @@ def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
     declared = dict(rules.expected) if kind == "builtin" else {}
     out = []
     for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
-                         fuzz_examples=fuzz_examples, deepen=deepen):
+                         fuzz_examples=fuzz_examples, deepen=deepen,
+                         induction_s=induction_s):
         rec = verdict_record(v)
         rec["ref"], rec["declared"] = ref, declared.get(v.prop)
         out.append(rec)

@@ -50,3 +50,19 @@ def test_proof_witnesses_in_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert r["witnesses"]["assumptions"]["satisfiable"] is True
     sit = r["witnesses"]["situation"]
     assert sit["reachable"] is True and sit["events"]
+
+
+def test_induction_reports_a_proof_for_every_depth(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["prove", "--variant", "seed-as-written", "--property", "vcpus-agree",
+               "--depth", "2", "--induction", "600", "--json", "--jobs", "1"])
+    assert rc == 0
+    (r,) = json.loads(capsys.readouterr().out)["results"]
+    assert r["verdict"] == "proved" and r["unbounded"] is True
+    assert "any number of events" in r["reason"]
+
+
+def test_negative_induction_budget_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["prove", "--variant", "seed-as-written", "--induction", "-1"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "--induction" in err and "Traceback" not in err

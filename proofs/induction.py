@@ -1,0 +1,94 @@
+"""Unbounded verdicts: a property that every transition of the invariant's states keeps.
+
+With the invariant of ``proofs.houdini`` (it holds in every reachable state, at any depth), a
+property is proved for all depths when no check of it can fail at boot or on any transition
+from a state where the invariant holds. A failing transition is not a counterexample (its
+state may be unreachable): the property then goes back to bounded model checking.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from model.api import RuleSet
+from proofs.envelope import Envelope
+from proofs.horizon import Horizon, horizon
+from proofs.houdini import Generic, Invariant, checks_of, find
+from proofs.query import Query
+
+
+@dataclass
+class Outcome:
+    proved: bool
+    reason: str
+    seconds: float = 0.0
+    queries: int = 0
+    facts: int = 0  # size of the invariant used
+
+
+@dataclass
+class Inductor:
+    """Finds the rule set's invariant on first use (once for all its properties)."""
+
+    rules: type[RuleSet]
+    env: Envelope
+    budget_s: float
+    query_s: float = 6.0
+    horizon: Horizon | None = None
+    invariant: Invariant | None = None
+    tried: bool = False
+    houdini_s: float = 0.0
+    _queries: dict[int, Query] = field(default_factory=dict)
+
+    def prove(self, prop: str, timeout_s: float) -> Outcome:
+        t0 = time.perf_counter()
+        if not self.tried:
+            self.tried = True
+            self.horizon = horizon(self.env, self.rules.offset_granularity)
+            if self.horizon is not None:
+                self.invariant = find(self.rules, self.env, self.horizon, self.budget_s,
+                                      self.query_s)
+            self.houdini_s = time.perf_counter() - t0
+        inv = self.invariant
+        if inv is None:
+            why = ("the envelope leaves no room below 2**63 for a horizon"
+                   if self.horizon is None else "no invariant within the budget")
+            return Outcome(False, why, time.perf_counter() - t0)
+        deadline = time.perf_counter() + timeout_s
+        out = Outcome(False, "", facts=inv.size())
+        for g, tr, chk in checks_of(inv, prop):
+            if z3.is_true(z3.simplify(_z(chk.ok))):
+                continue
+            q = self._query(inv, g)
+            facts = ([] if g is None else inv.assume(g)) + [tr.cond]
+            left = deadline - time.perf_counter()
+            out.queries += 1
+            r = z3.unknown if left <= 0 else q.check(facts, z3.Not(_z(chk.ok)),
+                                                     min(self.query_s * 2, left))[0]
+            if r != z3.unsat:
+                out.reason = (f"{chk.what}: the induction step " +
+                              ("fails" if r == z3.sat else "is undecided") +
+                              " from a state the invariant allows")
+                out.seconds = time.perf_counter() - t0
+                return out
+        out.proved = True
+        assert self.horizon is not None
+        out.reason = (f"induction: {inv.size()} invariant facts over {len(inv.holds)} control "
+                      f"states; holds for {self.horizon.describe()}")
+        out.seconds = time.perf_counter() - t0
+        return out
+
+    def _query(self, inv: Invariant, g: Generic | None) -> Query:
+        k = -1 if g is None else g.index
+        if k not in self._queries:
+            self._queries[k] = Query(inv.sym.constraints + ([] if g is None else g.constraints))
+        return self._queries[k]
+
+
+def _z(b: Any) -> z3.BoolRef:
+    v = b.v
+    return v if isinstance(v, z3.BoolRef) else z3.BoolVal(bool(v))

@@ -1,0 +1,176 @@
+"""What an invariant may speak of: the numbers of a world state, named, and the TB it implies.
+
+An induction needs facts about states that no single step shows (the TB saved at a pause equals
+the one the guest last read; both vCPUs hold the same offset ...). They are drawn from a fixed
+family of *candidates* over a state's *quantities*: every number the state holds (named by its
+path, e.g. ``vm.rules.guest_timebase``) and the TB values the rule set's own hooks would give now
+(``tb_now``), after a ``cont`` (``tb_resume``) and after loading each snapshot (``tb_restore``).
+The hooks run on a copy of the state, through the same world code as every other engine, so a
+quantity means the same on Python ints (to filter candidates cheaply) and on z3 terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from model.api import PAUSED, RESTORE_VM, RUNNING
+from model.domain import U64, Bool, Int, Num, SymbolicBranch, collect_obligations
+from model.structure import PLAIN, clone
+from model.world import Path, RuleError, World, WorldState
+from properties.predicates import as_int
+
+Values = dict[str, Int]
+
+
+def named_leaves(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every ``Num``/``Bool`` of a state with its path, in ``structure.leaves`` order."""
+    if isinstance(obj, (Num, Bool)):
+        return [(prefix, obj)]
+    if isinstance(obj, PLAIN):
+        return []
+    if isinstance(obj, (list, tuple)):
+        return [x for i, v in enumerate(obj) for x in named_leaves(v, f"{prefix}[{i}]")]
+    if isinstance(obj, dict):
+        return [x for k, v in obj.items() for x in named_leaves(v, f"{prefix}[{k}]")]
+    return [x for k, v in vars(obj).items() if not k.startswith("__")
+            for x in named_leaves(v, f"{prefix}.{k}" if prefix else k)]
+
+
+def _is_display_only(name: str) -> bool:
+    return name == "t" or name.endswith("guest_ns")
+
+
+def _what_if(world: World, ws: WorldState, act: Callable[[Path], list[Num]]) -> list[Num] | None:
+    """The TB values ``act`` reads on a copy of ``ws`` (None where the rule set cannot say)."""
+    path = Path(clone(ws), Bool(True))
+    try:
+        with collect_obligations():
+            return act(path)
+    except (SymbolicBranch, RuleError):
+        return None
+
+
+def _read_now(world: World, path: Path) -> list[Num]:
+    vm = world._vm(path, path.ws.vm)
+    return [path.ws.vm.rules.read_tb(vm, cpu).convert(U64) for cpu in path.ws.vm.cpus]
+
+
+def _restore(world: World, name: str) -> Callable[[Path], list[Num]]:
+    def act(path: Path) -> list[Num]:
+        proc = path.ws.vm
+        if proc.state == RUNNING:
+            world._hook(path, proc, "stop", RESTORE_VM)
+        world._hook(path, proc, "post_load", path.ws.snapshots[name].record)
+        return world._resume(path, "what-if")
+    return act
+
+
+def quantities(world: World, ws: WorldState) -> Values:
+    """The named quantities of ``ws`` as exact integers (the same names for one control key)."""
+    out: Values = {}
+    for name, x in named_leaves(ws):
+        if isinstance(x, Num) and not _is_display_only(name):
+            out[name] = as_int(x)
+    host = world.params.hosts[ws.vm.host]
+    out["t"] = as_int(ws.t)
+    out["f_g"] = as_int(world.params.f_g)
+    out["host.freq"] = as_int(host.freq)
+    out["host.realtime"] = as_int(ws.t + host.skew)
+    out["host.monotonic"] = as_int(ws.t + host.mono0)
+    groups: list[tuple[str, list[Num] | None]] = [
+        ("tb_now", _what_if(world, ws, lambda p: _read_now(world, p)))]
+    if ws.vm.state == PAUSED:
+        groups.append(("tb_resume", _what_if(world, ws, lambda p: world._resume(p, "what-if"))))
+    for s in ws.snapshots:
+        groups.append((f"tb_restore[{s}]", _what_if(world, ws, _restore(world, s))))
+    for label, tbs in groups:
+        for i, x in enumerate(tbs or []):
+            out[f"{label}[{i}]"] = as_int(x)
+    return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One conjecture about the states of one control key: ``a <op> b + k`` or a bound."""
+
+    kind: str  # "eq", "le" (a <= b + k), "const" (a == k), "ge0", "bound"
+    a: str
+    b: str = ""
+    k: int = 0
+
+    def holds(self, q: Values, growth: Int) -> Bool:
+        """Whether it holds of quantities ``q``; ``growth`` is the bound's allowance."""
+        a = q[self.a]
+        if self.kind == "eq":
+            return a == q[self.b]
+        if self.kind == "le":
+            return a <= q[self.b] + self.k
+        if self.kind == "const":
+            return a == self.k
+        if self.kind == "ge0":
+            return a >= 0
+        return a <= growth  # "bound"
+
+    def __str__(self) -> str:
+        if self.kind == "eq":
+            return f"{self.a} == {self.b}"
+        if self.kind == "le":
+            return f"{self.a} <= {self.b}" + (f" + {self.k}" if self.k else "")
+        if self.kind == "const":
+            return f"{self.a} == {self.k}"
+        if self.kind == "ge0":
+            return f"{self.a} >= 0"
+        return f"{self.a} <= B + R*t + E*n"
+
+
+#: quantities the parameters and the time fix: facts among them alone follow from the envelope
+ENVIRONMENT = frozenset({"t", "f_g", "host.freq", "host.realtime", "host.monotonic"})
+
+
+def candidates(generic: Values, first: Values | None, granularity: int) -> list[Candidate]:
+    """Every candidate over a generic state's quantities that the envelope does not already
+    imply; ``first`` (a concrete state's values, if any) seeds the constants."""
+    names = sorted(generic)
+    out: list[Candidate] = []
+    for i, a in enumerate(names):
+        env_a = a in ENVIRONMENT
+        if first is not None and not env_a:
+            out.append(Candidate("const", a, k=int(first[a].v)))
+        if generic[a].lo < 0 and not env_a:
+            out.append(Candidate("ge0", a))
+        if not env_a:
+            out.append(Candidate("bound", a))
+        for b in names[i + 1:]:
+            out.append(Candidate("eq", a, b))
+        for b in names:
+            if b != a and not (env_a and b in ENVIRONMENT):
+                out.append(Candidate("le", a, b))
+                if granularity > 1:
+                    out.append(Candidate("le", a, b, granularity - 1))
+    return out
+
+
+def prune(cands: list[Candidate]) -> list[Candidate]:
+    """Drop what the rest implies: quantities equal to one another are represented by the first
+    of their class; every other candidate speaks of representatives only."""
+    rep: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while rep.get(x, x) != x:
+            x = rep[x]
+        return x
+
+    for c in cands:
+        if c.kind == "eq":
+            a, b = sorted((find(c.a), find(c.b)))
+            if a != b:
+                rep[b] = a
+    out = [Candidate("eq", find(x), x) for x in sorted(rep)]
+    for c in cands:
+        if c.kind == "eq":
+            continue
+        if find(c.a) == c.a and (not c.b or find(c.b) == c.b):
+            out.append(c)
+    return out

@@ -1,0 +1,105 @@
+"""An exact solver with its linear abstraction beside it: *unsat* from either is a proof.
+
+The abstraction (``proofs.linearize``) answers most of an induction's questions in a fraction
+of the exact solver's time, because their hard part is a product of two unknowns (a frequency
+and a time) that only needs its bounds. The abstraction never asserts a scoped fact: its lemmas
+hold of the real products everywhere, and the facts of one question are passed with it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import z3
+
+from proofs.linearize import Linearizer
+
+NEAR_SHARE = 0.4  # of a hard question's budget, for the exact solver with the nearby facts
+EXACT_SHARE = 0.5  # of the rest, for the exact solver with every fact, then the abstraction
+
+
+class Query:
+    def __init__(self, base: list[z3.BoolRef]) -> None:
+        self.exact = z3.Solver()
+        self.exact.add(base)
+        self.lin = Linearizer()
+        self.abstract = z3.Solver()
+        self.abstract.add(base)
+        self._lemmas = 0
+        self._cache: dict[int, tuple[z3.BoolRef, z3.BoolRef | None]] = {}  # id: (term, abs)
+        self._syms: dict[int, tuple[z3.ExprRef, frozenset[str]]] = {}
+        self.asked = 0
+        self.abstract_unsat = 0
+
+    def _abs(self, term: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
+        return self.lin.abstract(term, seconds)
+
+    def _fact(self, f: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
+        hit = self._cache.get(f.get_id())
+        if hit is None:
+            hit = self._cache[f.get_id()] = (f, self._abs(f, min(seconds, 2.0)))
+        return hit[1]
+
+    def check(self, facts: list[z3.BoolRef], goal: z3.BoolRef, seconds: float,
+              abstract: bool = True) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        """Is ``facts and goal`` satisfiable? Exact first (its models are real); then, with
+        ``abstract`` and if it could not tell, the abstraction (which can only say unsat)."""
+        self.asked += 1
+        t_end = time.perf_counter() + seconds
+        if abstract:  # a hard single question: first with only the facts that share its unknowns
+            near = self._near(facts, goal)
+            if len(near) < len(facts) and _scoped(self.exact, [*near, goal],
+                                                  seconds * NEAR_SHARE)[0] == z3.unsat:
+                return z3.unsat, None
+        r, m = _scoped(self.exact, [*facts, goal], (t_end - time.perf_counter()) * (
+            EXACT_SHARE if abstract else 1))
+        if r != z3.unknown or not abstract:
+            return r, m
+        ok = self._abstract(facts, goal, t_end - time.perf_counter())
+        return (z3.unsat, None) if ok else (z3.unknown, None)
+
+    def _near(self, facts: list[z3.BoolRef], goal: z3.BoolRef) -> list[z3.BoolRef]:
+        """The facts that mention an unknown of ``goal`` or of the last fact (the step's
+        condition): fewer facts make a weaker question, so its *unsat* still proves."""
+        wanted = self._symbols(goal) | (self._symbols(facts[-1]) if facts else set())
+        return [f for f in facts if self._symbols(f) & wanted]
+
+    def _symbols(self, t: z3.ExprRef) -> frozenset[str]:
+        hit = self._syms.get(t.get_id())
+        if hit is None:
+            out: set[str] = set()
+            seen: set[int] = set()
+            todo = [t]
+            while todo:
+                x = todo.pop()
+                if x.get_id() in seen:
+                    continue
+                seen.add(x.get_id())
+                if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+                    out.add(x.decl().name())
+                todo.extend(x.children())
+            hit = self._syms[t.get_id()] = (t, frozenset(out))
+        return hit[1]
+
+    def _abstract(self, facts: list[z3.BoolRef], goal: z3.BoolRef, seconds: float) -> bool:
+        """Whether the abstraction shows ``facts and goal`` unsatisfiable within ``seconds``."""
+        t_end = time.perf_counter() + seconds
+        parts = [self._fact(f, seconds) for f in facts] + [self._abs(goal, seconds)]
+        left = t_end - time.perf_counter()
+        if left <= 0 or any(p is None for p in parts):
+            return False
+        if _scoped(self.abstract, self.lin.lemmas + parts, left)[0] == z3.unsat:
+            self.abstract_unsat += 1
+            return True
+        return False
+
+
+def _scoped(s: z3.Solver, terms: list[z3.BoolRef], seconds: float
+            ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    s.set("timeout", max(1, int(seconds * 1000)))
+    s.push()
+    s.add(terms)
+    r = s.check()
+    m = s.model() if r == z3.sat else None
+    s.pop()
+    return r, m

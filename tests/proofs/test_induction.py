@@ -1,0 +1,38 @@
+"""Induction proves for every depth, and never what a counterexample refutes."""
+
+from __future__ import annotations
+
+from model.registry import builtin
+from proofs import bmc
+from proofs.envelope import Envelope
+from proofs.induction import Inductor
+from proofs.unroll import unroll
+
+
+def test_vcpus_agree_is_proved_for_every_depth(inductor: Inductor) -> None:
+    out = inductor.prove("vcpus-agree", 120.0)
+    assert out.proved, out.reason
+    assert "any number of events" in out.reason and out.facts > 0
+
+
+def test_never_proves_what_history_declares_violated(inductor: Inductor) -> None:
+    violated = [p for p, v in inductor.rules.expected.items() if v == "violated"]
+    assert violated
+    for prop in violated:
+        out = inductor.prove(prop, 60.0)
+        assert not out.proved, f"{prop} proved by induction, but it has a counterexample"
+        assert "from a state the invariant allows" in out.reason
+
+
+def test_verdict_says_unbounded_and_keeps_its_witnesses(inductor: Inductor) -> None:
+    u = unroll(inductor.rules, Envelope(depth=3))
+    v = bmc.check(u, "vcpus-agree", 60.0, inductor=inductor)
+    assert v.verdict == bmc.PROVED and v.unbounded
+    assert v.witnesses["assumptions"]["satisfiable"] is True
+    assert v.witnesses["situation"]["reachable"] is True
+
+
+def test_an_envelope_without_room_gives_no_induction() -> None:
+    ind = Inductor(builtin("seed-as-written"), Envelope(max_initial=(1 << 63) - 10), 10.0)
+    out = ind.prove("vcpus-agree", 5.0)
+    assert not out.proved and "no room below 2**63" in out.reason

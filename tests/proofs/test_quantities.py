@@ -1,0 +1,69 @@
+"""The quantities an invariant speaks of, and its candidate facts."""
+
+from __future__ import annotations
+
+from model.api import PAUSED
+from model.domain import Int
+from model.events import Run, Stop
+from model.registry import builtin
+from model.world import World
+from proofs.quantities import Candidate, candidates, named_leaves, prune, quantities
+from tbcheck.defaults import concrete_params, tolerances_for
+
+
+def world(name: str = "seed-corrected") -> World:
+    rules = builtin(name)
+    params = concrete_params()
+    return World(rules, params, tolerances_for(rules, params), record_observations=False)
+
+
+def test_leaves_are_named_by_their_path() -> None:
+    w = world()
+    names = [n for n, _ in named_leaves(w.boot().ws)]
+    assert "t" in names and "vm.rules.stoppedGuestTB" in names
+    assert "vm.cpus[1].tb_offset" in names and "ghost.last[0]" in names
+
+
+def test_quantities_read_the_tb_the_hooks_give() -> None:
+    w = world()
+    path = w.boot()
+    q = quantities(w, path.ws)
+    assert int(q["tb_now[0]"].v) == int(q["ghost.last[0]"].v)  # boot reads the TB
+    assert "tb_resume[0]" not in q  # only a paused guest can be resumed
+    (path,) = w.step(path, Stop())
+    (path,) = w.step(path, Run(Int(10**9)))
+    assert path.ws.vm.state == PAUSED
+    q = quantities(w, path.ws)
+    # seed-corrected freezes the TB: a cont now would give the TB at the stop
+    assert int(q["tb_resume[0]"].v) == int(q["ghost.pause_ref[0]"].v)
+    assert int(q["tb_now[0]"].v) > int(q["tb_resume[0]"].v)  # the host counter ran on
+
+
+def test_candidates_leave_out_what_the_envelope_implies() -> None:
+    w = world()
+    q = quantities(w, w.boot().ws)
+    cands = candidates(q, q, 0)
+    assert Candidate("eq", "f_g", "host.freq") in cands  # may fail after a migration
+    assert not any(c.kind == "le" and {c.a, c.b} <= {"t", "host.realtime"} for c in cands)
+    assert not any(c.kind == "ge0" and c.a == "ghost.last[0]" for c in cands)  # u64: >= 0
+    assert any(c.kind == "bound" and c.a == "ghost.last[0]" for c in cands)
+    # with a granularity, a resume may land up to granularity - 1 ticks ahead
+    assert Candidate("le", "tb_now[0]", "ghost.last[0]", 7) in candidates(q, q, 8)
+
+
+def test_prune_keeps_one_representative_per_equal_class() -> None:
+    cands = [Candidate("eq", "a", "b"), Candidate("eq", "b", "c"), Candidate("eq", "a", "c"),
+             Candidate("le", "a", "d"), Candidate("le", "c", "d"), Candidate("bound", "b")]
+    out = prune(cands)
+    assert Candidate("eq", "a", "b") in out and Candidate("eq", "a", "c") in out
+    assert Candidate("le", "a", "d") in out
+    assert Candidate("le", "c", "d") not in out and Candidate("bound", "b") not in out
+
+
+def test_candidate_holds_on_integers() -> None:
+    q = {"a": Int(5), "b": Int(7)}
+    assert bool(Candidate("le", "a", "b").holds(q, Int(0)))
+    assert not bool(Candidate("le", "b", "a").holds(q, Int(0)))
+    assert bool(Candidate("le", "b", "a", 2).holds(q, Int(0)))
+    assert bool(Candidate("bound", "b").holds(q, Int(7)))
+    assert not bool(Candidate("bound", "b").holds(q, Int(6)))
