@@ -1,5 +1,5 @@
-"""Every benchmark in one go (`make bench`): the encoding comparison, the verdict matrix, and
-fuzzing against SMT on the historical bugs. Results land in bench/results/."""
+"""Every benchmark in one go (`make bench`): the encoding comparison, the verdict matrix,
+fuzzing against SMT on the historical bugs, and the induction. Results land in bench/results/."""
 
 from __future__ import annotations
 
@@ -10,6 +10,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 for script, args in (("encoding.py", ["30"]), ("matrix.py", ["4", "20"]),
-                     ("fuzz_vs_smt.py", [])):
+                     ("fuzz_vs_smt.py", []), ("induction.py", ["60"])):
     print(f"== bench/{script}", flush=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], check=True, cwd=ROOT)

@@ -314,6 +314,8 @@ def _deepen(rules: type[RuleSet], env: Envelope, prop: str, full: Verdict, timeo
         v = check(cache[k], prop, timeout_s)
         if v.verdict == VIOLATED:  # cannot happen after the full-depth search; keep it if so
             return v
+        if v.verdict == VACUOUS:  # too shallow for the property's situation: go deeper
+            continue
         if v.verdict != PROVED:
             break
         best = v

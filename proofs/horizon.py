@@ -17,6 +17,7 @@ from model.domain import Int
 from proofs.envelope import NS_PER_S, Envelope
 
 N_MAX = 1 << 32  # events
+ROUNDING = 64  # ticks an event may gain from the floors of its conversions (a few each)
 NS_PER_YEAR = 365 * 86_400 * NS_PER_S
 
 
@@ -41,7 +42,7 @@ def horizon(env: Envelope, granularity: int) -> Horizon | None:
     """The horizon of ``env``, or None when its numbers leave no room below 2**63."""
     rate = max(1, -(-env.fmax_hz // NS_PER_S))
     base = env.max_initial + rate * env.eps_ns
-    per_event = rate * env.eps_ns + granularity + env.slack_ticks + 1
+    per_event = rate * (env.eps_ns + 1) + granularity + env.slack_ticks + ROUNDING
     step = env.max_run_ns + 3 * env.max_phase_ns
     room = (1 << 63) - 1 - base - per_event * N_MAX
     t_max = room // rate - step

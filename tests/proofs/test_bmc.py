@@ -75,3 +75,13 @@ def test_assumption_changes_the_verdict() -> None:
     seed = verdict("seed-units-fixed", "tracks-wall-clock", depth=2, same_frequency=True,
                    eps_ns=0)
     assert seed.verdict == bmc.PROVED
+
+
+def test_deepening_steps_over_a_depth_too_shallow_for_the_situation() -> None:
+    """frozen-when-stopped needs a stop and a cont: depth 1 is vacuous, and deepening must go
+    on to depth 2 rather than give up (qemu-tcg's cell was unknown at depth 8 for that)."""
+    env = Envelope(depth=3)
+    full = bmc.Verdict("seed-corrected", "frozen-when-stopped", bmc.UNKNOWN, 3)
+    v = bmc._deepen(builtin("seed-corrected"), env, "frozen-when-stopped", full, 60.0, {})
+    assert v.verdict == bmc.PROVED and v.depth == 2
+    assert "proved to depth 2" in v.reason
