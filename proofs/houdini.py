@@ -20,7 +20,6 @@ import z3
 
 from model.api import RuleSet
 from model.domain import Bool, Int, fresh
-from model.events import Run
 from model.structure import clone, key, rebuild
 from model.world import Path, World, WorldState
 from proofs.envelope import Envelope
@@ -28,17 +27,12 @@ from proofs.horizon import Horizon
 from proofs.quantities import Candidate, Values, candidates, named_leaves, prune, quantities
 from proofs.query import Query
 from proofs.samples import sample
-from proofs.unroll import Symbols, alternatives, symbols, tolerances
+from proofs.unroll import Symbols, alternatives, as_z3, symbols, take, tolerances
 from properties.monitor import Check
 
 GUIDED_RUNS = 20  # concrete runs along the route to a control state random runs missed
 SPLIT_AFTER_S = 0.4  # a question about many candidates that takes longer is split in two
 WIDE = 1 << 130  # bounds of an unknown mathematical integer in a generic state
-
-
-def _z(b: Bool | bool) -> z3.BoolRef:
-    v = b.v if isinstance(b, Bool) else b
-    return v if isinstance(v, z3.BoolRef) else z3.BoolVal(bool(v))
 
 
 @dataclass(repr=False)  # z3 terms print slowly: keep reprs short
@@ -56,7 +50,7 @@ class Transition:
         """``c`` of the post state, as a solver term (built once)."""
         if c not in self.terms:
             self.terms[c] = z3.simplify(
-                _z(c.holds(self.values, hz.growth(self.values["t"], self.n))))
+                as_z3(c.holds(self.values, hz.growth(self.values["t"], self.n))))
         return self.terms[c]
 
 
@@ -83,7 +77,6 @@ class Invariant:
     holds: dict[Any, list[Candidate]]
     queries: int = 0
     seconds: float = 0.0
-    dropped_unknown: int = 0
     log: list[tuple[Candidate, Transition, str]] = field(default_factory=list)  # what fell, why
 
     def assume(self, g: Generic) -> list[z3.BoolRef]:
@@ -103,6 +96,7 @@ class _Builder:
                            record_observations=False)
         self.alts = alternatives(env)
         self.generic: dict[Any, Generic] = {}
+        self.made = 0  # generic states built (a rebuilt one gets new unknowns)
 
     def generic_of(self, ws: WorldState, facts: list[Candidate] | None = None) -> Generic:
         """The generic state of ``ws``'s key: its control, every number a fresh unknown, except
@@ -112,7 +106,8 @@ class _Builder:
         k = key(ws)
         if facts is None and k in self.generic:
             return self.generic[k]
-        idx = self.made = getattr(self, "made", 0) + 1
+        self.made += 1
+        idx = self.made
         cons: list[z3.BoolRef] = []
         new: list[Any] = []
         used: dict[str, Candidate] = {}
@@ -152,12 +147,10 @@ class _Builder:
             ev = sv.event(alt)
             if not self.world.enabled(g.ws, ev):
                 continue
-            path = Path(clone(g.ws), Bool(sv.choice[j]))
-            for p in [path] if alt[0] == "run" else self.world.step(path, ev):
-                for q in self.world.step(p, Run(sv.rest(alt))):
-                    g.transitions.append(Transition(
-                        _z(q.cond), key(q.ws), q.ws, quantities(self.world, q.ws),
-                        g.n + 1, [c for _, c in q.checks], alt=alt))  # type: ignore[arg-type]
+            for q in take(self.world, Path(clone(g.ws), Bool(sv.choice[j])), sv, alt):
+                g.transitions.append(Transition(
+                    as_z3(q.cond), key(q.ws), q.ws, quantities(self.world, q.ws),
+                    g.n + 1, [c for _, c in q.checks], alt=alt))  # type: ignore[arg-type]
         return g.transitions
 
 
@@ -180,7 +173,7 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
     deadline = t0 + timeout_s
     b = _Builder(rules, env, hz)
     boot_path = b.world.boot()
-    boot = Transition(_z(boot_path.cond), key(boot_path.ws), boot_path.ws,
+    boot = Transition(as_z3(boot_path.cond), key(boot_path.ws), boot_path.ws,
                       quantities(b.world, boot_path.ws), Int(0),
                       [c for _, c in boot_path.checks])
     samples = sample(rules, env, depth=env.depth)
@@ -272,7 +265,6 @@ def _survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition
             todo = kept
             continue
         if len(todo) == 1:
-            inv.dropped_unknown += 1
             inv.log.append((todo[0], tr, "undecided"))
             return []
         half = len(todo) // 2

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import z3
 
@@ -19,6 +18,7 @@ from proofs.envelope import Envelope
 from proofs.horizon import Horizon, horizon
 from proofs.houdini import Generic, Invariant, checks_of, find
 from proofs.query import Query
+from proofs.unroll import as_z3
 
 
 @dataclass
@@ -61,13 +61,13 @@ class Inductor:
         deadline = time.perf_counter() + timeout_s
         out = Outcome(False, "", facts=inv.size())
         for g, tr, chk in checks_of(inv, prop):
-            if z3.is_true(z3.simplify(_z(chk.ok))):
+            if z3.is_true(z3.simplify(as_z3(chk.ok))):
                 continue
             q = self._query(inv, g)
             facts = ([] if g is None else inv.assume(g)) + [tr.cond]
             left = deadline - time.perf_counter()
             out.queries += 1
-            r = z3.unknown if left <= 0 else q.check(facts, z3.Not(_z(chk.ok)),
+            r = z3.unknown if left <= 0 else q.check(facts, z3.Not(as_z3(chk.ok)),
                                                      min(self.query_s * 2, left))[0]
             if r != z3.unsat:
                 out.reason = (f"{chk.what}: the induction step " +
@@ -87,8 +87,3 @@ class Inductor:
         if k not in self._queries:
             self._queries[k] = Query(inv.sym.constraints + ([] if g is None else g.constraints))
         return self._queries[k]
-
-
-def _z(b: Any) -> z3.BoolRef:
-    v = b.v
-    return v if isinstance(v, z3.BoolRef) else z3.BoolVal(bool(v))

@@ -25,26 +25,19 @@ class Query:
         self.lin = Linearizer()
         self.abstract = z3.Solver()
         self.abstract.add(base)
-        self._lemmas = 0
         self._cache: dict[int, tuple[z3.BoolRef, z3.BoolRef | None]] = {}  # id: (term, abs)
         self._syms: dict[int, tuple[z3.ExprRef, frozenset[str]]] = {}
-        self.asked = 0
-        self.abstract_unsat = 0
-
-    def _abs(self, term: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
-        return self.lin.abstract(term, seconds)
 
     def _fact(self, f: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
         hit = self._cache.get(f.get_id())
         if hit is None:
-            hit = self._cache[f.get_id()] = (f, self._abs(f, min(seconds, 2.0)))
+            hit = self._cache[f.get_id()] = (f, self.lin.abstract(f, min(seconds, 2.0)))
         return hit[1]
 
     def check(self, facts: list[z3.BoolRef], goal: z3.BoolRef, seconds: float,
               abstract: bool = True) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
         """Is ``facts and goal`` satisfiable? Exact first (its models are real); then, with
         ``abstract`` and if it could not tell, the abstraction (which can only say unsat)."""
-        self.asked += 1
         t_end = time.perf_counter() + seconds
         if abstract:  # a hard single question: first with only the facts that share its unknowns
             near = self._near(facts, goal)
@@ -84,14 +77,11 @@ class Query:
     def _abstract(self, facts: list[z3.BoolRef], goal: z3.BoolRef, seconds: float) -> bool:
         """Whether the abstraction shows ``facts and goal`` unsatisfiable within ``seconds``."""
         t_end = time.perf_counter() + seconds
-        parts = [self._fact(f, seconds) for f in facts] + [self._abs(goal, seconds)]
+        parts = [self._fact(f, seconds) for f in facts] + [self.lin.abstract(goal, seconds)]
         left = t_end - time.perf_counter()
         if left <= 0 or any(p is None for p in parts):
             return False
-        if _scoped(self.abstract, self.lin.lemmas + parts, left)[0] == z3.unsat:
-            self.abstract_unsat += 1
-            return True
-        return False
+        return _scoped(self.abstract, self.lin.lemmas + parts, left)[0] == z3.unsat
 
 
 def _scoped(s: z3.Solver, terms: list[z3.BoolRef], seconds: float

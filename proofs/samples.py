@@ -13,13 +13,13 @@ from collections import defaultdict
 from typing import Any
 
 from model.api import RuleSet
-from model.domain import U64, Int, value
-from model.events import Run
+from model.domain import Int, value
 from model.structure import key
-from model.world import HostParams, Params, Path, World
+from model.world import Params, Path, World
 from proofs.envelope import Envelope
+from proofs.fuzz.draws import HostDraw, ParamDraw
 from proofs.quantities import Values, quantities
-from proofs.unroll import StepVars, alternatives, tolerances
+from proofs.unroll import StepVars, alternatives, take, tolerances
 
 PER_KEY = 24  # samples kept for each control key
 
@@ -43,9 +43,9 @@ def random_params(env: Envelope, rng: random.Random) -> Params:
     for _ in range(env.nhosts):
         f = shared if env.same_frequency or rng.random() < 0.5 else _pick(rng, env.fmin_hz,
                                                                            env.fmax_hz)
-        hosts.append(HostParams(Int(f), U64(_pick(rng, 0, top)),
-                                Int(base + _pick(rng, 0, env.eps_ns)), Int(_pick(rng, 0, top))))
-    return Params(hosts, U64(_pick(rng, 0, top)), env.ncpus)
+        hosts.append(HostDraw(f, _pick(rng, 0, top), _pick(rng, 0, env.eps_ns),
+                              _pick(rng, 0, top)))
+    return ParamDraw(tuple(hosts), base, _pick(rng, 0, top), env.ncpus).params()
 
 
 Samples = dict[Any, list[tuple[Values, int]]]
@@ -72,9 +72,7 @@ def sample(rules: type[RuleSet], env: Envelope, runs: int = 40, depth: int = 8,
             if route is not None and route[n - 1] not in choices:
                 break
             alt = rng.choice(choices) if route is None else route[n - 1]
-            nxt = [path] if alt[0] == "run" else world.step(path, sv.event(alt))
-            path = next(p for p in nxt if value(p.cond))
-            path = next(p for p in world.step(path, Run(sv.rest(alt))) if value(p.cond))
+            path = next(p for p in take(world, path, sv, alt) if value(p.cond))
             path.checks.clear()
             _keep(out, world, path, n)
     return out

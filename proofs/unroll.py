@@ -150,8 +150,20 @@ def _same_instant(t: Num, t_end: Num) -> Num:
 _FALSE = z3.BoolVal(False)
 
 
-def _bool(b: Bool) -> z3.BoolRef:
-    return b.v if isinstance(b.v, z3.BoolRef) else z3.BoolVal(bool(b.v))
+def as_z3(b: Bool | bool) -> z3.BoolRef:
+    """A truth value of the number domain (or a plain bool) as a z3 term."""
+    v = b.v if isinstance(b, Bool) else b
+    return v if isinstance(v, z3.BoolRef) else z3.BoolVal(bool(v))
+
+
+def take(world: World, path: Path, sv: StepVars, alt: Alternative) -> list[Path]:
+    """One step from ``path``: the alternative's event (none for "run"), then the run that
+    ends the step; every path that follows (a refusal forks)."""
+    step, out = path.step, []
+    for p in [path] if alt[0] == "run" else world.step(path, sv.event(alt)):
+        p.step = step  # the run after the event belongs to the same step
+        out += world.step(p, Run(sv.rest(alt)))
+    return out
 
 
 def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
@@ -174,12 +186,10 @@ def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
                 if not world.enabled(ws, ev):
                     continue
                 path = Path(clone(ws), pc & Bool(sv.choice[j]), step=k - 1)
-                for p in [path] if alt[0] == "run" else world.step(path, ev):
-                    p.step = k - 1  # the run after the event belongs to the same step
-                    for q in world.step(p, Run(sv.rest(alt))):
-                        q.ws.t = _same_instant(q.ws.t, t_end)
-                        _collect(u, q)
-                        groups[key(q.ws)].append((q.cond, q.ws))
+                for q in take(world, path, sv, alt):
+                    q.ws.t = _same_instant(q.ws.t, t_end)
+                    _collect(u, q)
+                    groups[key(q.ws)].append((q.cond, q.ws))
         frontier = [merge(items) for items in groups.values()]
         u.states_per_step.append(len(frontier))
     u.seconds = time.perf_counter() - t0
@@ -187,7 +197,7 @@ def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
 
 
 def _collect(u: Unrolling, p: Path) -> None:
-    pc = _bool(p.cond)
+    pc = as_z3(p.cond)
     for step, chk in p.checks:
         violated = _FALSE if chk.ok.v is True else z3_and(pc, z3_not(chk.ok.v))
         u.sites[chk.prop].append(Site(step, violated, z3_and(pc, chk.situation.v), chk))
