@@ -408,6 +408,8 @@ class Num:
             return cls(v, lo, hi)
         tmin, tmax = cls.tmin(), cls.tmax()
         assert tmin is not None and tmax is not None
+        if not is_sym(v):
+            lo = hi = v  # a concrete result is its own bound (an operation's may be looser)
         if is_sym(v) and (lo < tmin or hi > tmax):  # before paying for a wrap, look closer
             lo, hi = tightened(v, lo, hi)
         if what is None and is_sym(v) and (lo < tmin or hi > tmax) and \
@@ -496,8 +498,9 @@ class Num:
         if op == "/":
             return _divide(t, a, b)
         if op == "%":
-            q = _divide(t, a, b)
-            return t.make(_sub(a.v, _mul(q.v, b.v)), *_rem_bounds(a, b), None)
+            _divide(t, a, b)  # for its reports: by zero, INT64_MIN / -1
+            exact = _cdiv(a.v, b.v, a.lo, b.lo, b.hi)  # the unwrapped quotient: |r| < |b|
+            return t.make(_sub(a.v, _mul(exact, b.v)), *_rem_bounds(a, b), None)
         raise AssertionError(op)
 
     def __add__(self, o: Any) -> Num:
