@@ -22,6 +22,7 @@ from model.domain import U64, Int, Num
 from model.events import Event, Run
 from model.world import HostParams, Params
 from proofs.envelope import Envelope
+from proofs.hunt import hunt
 from proofs.induction import Inductor
 from proofs.linearize import Linearizer
 from proofs.unroll import Unrolling, tolerances, unroll
@@ -29,6 +30,7 @@ from proofs.unroll import Unrolling, tolerances, unroll
 QUICK_S = 0.3  # first, brief try of each exact query
 ABSTRACT_S = 5.0  # the linear abstraction's budget per query
 SEARCH_S = 2.0  # the search pass's budget for one step's query, per solver
+SEARCH_SHARE = 0.3  # the search pass's part of a cell's budget: the proof pass gets the rest
 SEARCH_EXACT_UPTO = 3  # deeper steps are searched with the linear probe only (z3's nonlinear
 # engine does not always stop at its timeout on the big disjunctions of deep steps)
 PROBE_HZ = 512_000_000
@@ -60,7 +62,7 @@ class Verdict:
     queries: int = 0
     abstract_proofs: int = 0  # sites the linear abstraction closed
     assumptions: list[str] = field(default_factory=list)
-    found_by: str = ""  # "solver" or "fuzz", for a violation
+    found_by: str = ""  # "random", "solver" or "fuzz", for a violation
 
 
 def _num(model: z3.ModelRef, x: Num) -> int:
@@ -108,23 +110,38 @@ def _witness(solver: z3.Solver, u: Unrolling, terms: list[z3.BoolRef]) -> dict[s
     return out
 
 
-def _fuzz(u: Unrolling, prop: str, examples: int) -> Counterexample | None:
-    """A violation found by the fuzzer within the depth, replayed like a solver's."""
-    from proofs.fuzz.runner import fuzz
+def _concrete(u: Unrolling, v: Verdict, how: str, runs: int, t0: float) -> Verdict | None:
+    """A violation found on the concrete engine within the depth ("random": random runs;
+    "fuzz": Hypothesis), replayed like a solver's; None when there is none."""
+    if how == "random":
+        cx, _ = hunt(u.rules, v.prop, u.env, runs)
+    else:
+        from proofs.fuzz.runner import fuzz
 
-    out = fuzz(u.rules, prop, u.env, profile="ci", examples=examples, database=None,
-               seed_value=0)
-    cx = out.violation
+        cx = fuzz(u.rules, v.prop, u.env, profile="ci", examples=runs, database=None,
+                  seed_value=0).violation
     if cx is None or sum(1 for e in cx.events if not isinstance(e, Run)) > u.env.depth:
         return None
-    found = replay(u, prop, cx.draw.params(), list(cx.events), cx.step)
-    return found if found.replayed else None
+    found = replay(u, v.prop, cx.draw.params(), list(cx.events), cx.step)
+    if not found.replayed:
+        return None
+    v.counterexample, v.verdict, v.found_by = found, VIOLATED, how
+    v.seconds = time.perf_counter() - t0
+    return v
 
 
 def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int = 0,
-          inductor: Inductor | None = None) -> Verdict:
-    """Decide ``prop`` for the unrolled rule set within its depth; with ``inductor``, a
-    property no search refutes is first tried by induction, for every depth."""
+          inductor: Inductor | None = None, random_runs: int = 0, deepen: bool = False
+          ) -> Verdict:
+    """Decide ``prop`` for the unrolled rule set within its depth. ``random_runs`` random
+    concrete runs look for a counterexample before the solver does; ``fuzz_examples``
+    Hypothesis examples look for one when the solver cannot decide. With ``inductor``, a
+    property no search refutes is first tried by induction, for every depth.
+
+    The proof goes step by step, and the checks of step k are those of a depth-k unrolling
+    (later steps cannot change them). So when it stalls at step k, with ``deepen`` the
+    verdict is ``proved`` to depth k-1 (``depth`` says so), if the property's situation is
+    reachable that early; without, ``unknown``."""
     t0 = time.perf_counter()
     v = Verdict(u.rules.name, prop, UNKNOWN, u.env.depth)
     solver = z3.Solver()
@@ -145,6 +162,9 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         v.verdict, v.reason = VACUOUS, "the envelope's assumptions are contradictory"
         v.seconds = time.perf_counter() - t0
         return v
+    # pass 0, random concrete runs: the bugs that are common are found in milliseconds
+    if random_runs and (found := _concrete(u, v, "random", random_runs, t0)) is not None:
+        return found
     lin = Linearizer()
     probe = z3.Solver()
     probe.add(u.sym.constraints)
@@ -154,6 +174,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     abstract.add(u.sym.constraints)
     n_lemmas = 0
     settled: set[int] = set()  # steps whose checks the exact search already proved
+    search_end = t0 + SEARCH_SHARE * timeout_s
     # pass 1, search: one query a step (any check of that step violated?), first with one
     # frequency for all hosts (linear, fast), then exact; a model of either is a real
     # counterexample, so its replay must show the violation
@@ -162,22 +183,14 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         if not terms:
             continue
         for sol in (probe,) if k > SEARCH_EXACT_UPTO else (probe, solver):
-            left = deadline - time.perf_counter()
+            left = search_end - time.perf_counter()
             r = _ask(sol, z3.Or(terms), min(SEARCH_S, left))
             v.queries += 1
             if r == z3.sat:
                 return _violated(u, v, sol, k, t0)
             if r == z3.unsat and sol is solver:
                 settled.add(k)  # the exact search proved every check of this step
-    # pass 1b, search by fuzzing the concrete engine (Hypothesis, a fixed seed): it finds deep
-    # counterexamples that the solver's search misses; the replay below checks them all the same
-    if fuzz_examples:
-        found = _fuzz(u, v.prop, fuzz_examples)
-        if found is not None:
-            v.counterexample, v.verdict, v.found_by = found, VIOLATED, "fuzz"
-            v.seconds = time.perf_counter() - t0
-            return v
-    # pass 1c, induction: a proof for every depth replaces the bounded one
+    # pass 1b, induction: a proof for every depth replaces the bounded one
     if inductor is not None:
         found = inductor.prove(prop, max(1.0, deadline - time.perf_counter()))
         v.queries += found.queries
@@ -188,13 +201,13 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         else:
             v.reason = f"induction did not close ({found.reason}); "
     # pass 2, proof: each check on its own, exact briefly, then the linear abstraction,
-    # then exact with the rest of the budget
-    unknown = False
+    # then exact with the rest of the budget (on a fresh solver)
+    stalled: int | None = None  # the first step whose checks the proof could not decide
     for k in range(u.env.depth + 1):
         for site in (s for s in sites if s.step == k and k not in settled):
             left = deadline - time.perf_counter()
             if left <= 0:
-                unknown = True
+                stalled = k
                 break
             v.queries += 1
             r = _ask(solver, site.violated, min(QUICK_S, left))
@@ -217,28 +230,43 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
                     v.counterexample, v.verdict = cx, VIOLATED
                     v.seconds = time.perf_counter() - t0
                     return v
-            r = _ask(solver, site.violated, deadline - time.perf_counter())
+            r, once = _ask_once(u, site.violated, deadline - time.perf_counter())
             if r == z3.sat:
-                return _violated(u, v, solver, k, t0)
+                return _violated(u, v, once, k, t0)
             if r == z3.unknown:
-                unknown = True
+                stalled = k
                 break
-        if unknown:
+        if stalled is not None:
             break
-    if unknown:
-        v.verdict = UNKNOWN
-        v.reason += f"solver gave up or timed out after {timeout_s:g} s"
+    # an undecided property: Hypothesis (a fixed seed) searches the concrete engine for a
+    # counterexample the solver missed; a proof needs no such search, so it comes last
+    if stalled is not None and fuzz_examples and (
+            found := _concrete(u, v, "fuzz", fuzz_examples, t0)):
+        return found
+    undecided = f"solver gave up or timed out after {timeout_s:g} s"
+    if stalled is not None and (not deepen or stalled < 2):
+        v.verdict, v.reason = UNKNOWN, v.reason + undecided
         v.seconds = time.perf_counter() - t0
         return v
-    # witness 2: the situation the property speaks of is reachable
+    upto = u.env.depth if stalled is None else stalled - 1
+    # witness 2: the situation the property speaks of is reachable (within ``upto`` steps)
     solver.set("timeout", max(1, int(timeout_s * 1000)))
-    w = _witness(solver, u, [s.reached for s in every])
+    early = [s for s in every if s.step <= upto]
+    w = _witness(solver, u, [s.reached for s in early])
     if w["result"] == "sat":
-        example_step = every[w["term"]].step if every else 0
+        example_step = early[w["term"]].step if early else 0
         params, events = decode(u, w["example"], example_step)
         v.witnesses["situation"] = {"reachable": True, "step": example_step,
                                     "params": params, "events": events}
-        v.verdict = PROVED
+        v.verdict, v.depth = PROVED, upto
+        if stalled is not None:
+            v.reason += (f"proved to depth {upto}; undecided at depth {stalled} within "
+                         f"{timeout_s:g} s; no counterexample found to depth {u.env.depth}")
+    elif stalled is not None:  # too shallow for the property's situation: nothing proved
+        v.witnesses["situation"] = {"reachable": False}
+        v.verdict = UNKNOWN
+        v.reason += (f"{undecided} at depth {stalled}; the property's situation needs more "
+                     f"than {upto} steps")
     else:
         v.witnesses["situation"] = {"reachable": False}
         v.verdict, v.reason = VACUOUS, "the property's situation is unreachable within the depth"
@@ -259,6 +287,23 @@ def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float) -> z3.CheckSatResu
     return r
 
 
+def _ask_once(u: Unrolling, term: z3.BoolRef, seconds: float
+              ) -> tuple[z3.CheckSatResult, z3.Solver]:
+    """One question on a solver of its own, the term as an assumption. For a hard nonlinear
+    question this is several times faster than the shared incremental solver (seed-corrected
+    monotonic, 60 checks of step 3: 26 s against 194 s; z3 4.15), whose state from earlier
+    questions slows it; for the many easy ones, building a solver each time costs more."""
+    solver = z3.Solver()
+    solver.add(u.sym.constraints)
+    if seconds <= 0:
+        return z3.unknown, solver
+    solver.set("timeout", max(1, int(seconds * 1000)))
+    r = solver.check(term)
+    if r == z3.sat:
+        solver._tbcheck_model = solver.model()  # type: ignore[attr-defined]
+    return r, solver
+
+
 def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, step: int, t0: float) -> Verdict:
     model = solver._tbcheck_model  # type: ignore[attr-defined]
     params, events = decode(u, model, step)
@@ -277,13 +322,13 @@ def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, step: int, t0: float)
 def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
                 timeout_s: float = 20.0, use_assumptions: bool = False,
                 fuzz_examples: int = 0, deepen: bool = False,
-                induction_s: float = 0.0) -> list[Verdict]:
+                induction_s: float = 0.0, random_runs: int = 0) -> list[Verdict]:
     """Each property's verdict; the rule set is unrolled once per distinct envelope (a cell
     may declare assumptions, e.g. the seed's synchronised clocks, when ``use_assumptions``).
 
     With ``deepen``, a property the solver cannot decide at the full depth (and for which no
-    counterexample was found there) is proved depth by depth from 1, and reported ``proved``
-    with the deepest depth that closed (``depth`` says it; ``reason`` says where it stopped).
+    counterexample was found there) is reported ``proved`` to the deepest depth whose every
+    check the solver decided (``depth`` says it; ``reason`` says where it stopped).
     With ``induction_s`` > 0, an invariant is searched for (that long at most, once per rule
     set and envelope) and each property no search refutes is tried by induction first."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
@@ -294,36 +339,10 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     for extra, group in groups.items():
         cell_env = replace(env, **dict(extra)) if extra else env
         u = unroll(rules, cell_env)
-        shallow: dict[int, Unrolling] = {}
         inductor = Inductor(rules, cell_env, induction_s) if induction_s > 0 else None
         for p in group:
-            v = check(u, p, timeout_s, fuzz_examples, inductor)
-            if v.verdict == UNKNOWN and deepen:
-                v = _deepen(rules, cell_env, p, v, timeout_s, shallow)
+            v = check(u, p, timeout_s, fuzz_examples, inductor, random_runs, deepen)
             v.assumptions = cell_env.default_assumptions()
             found[p] = v
     return [found[p] for p in props]
-
-
-def _deepen(rules: type[RuleSet], env: Envelope, prop: str, full: Verdict, timeout_s: float,
-            cache: dict[int, Unrolling]) -> Verdict:
-    best: Verdict | None = None
-    for k in range(1, env.depth):
-        if k not in cache:
-            cache[k] = unroll(rules, replace(env, depth=k))
-        v = check(cache[k], prop, timeout_s)
-        if v.verdict == VIOLATED:  # cannot happen after the full-depth search; keep it if so
-            return v
-        if v.verdict == VACUOUS:  # too shallow for the property's situation: go deeper
-            continue
-        if v.verdict != PROVED:
-            break
-        best = v
-    if best is None:
-        return full
-    best.seconds += full.seconds
-    best.reason = (f"proved to depth {best.depth}; undecided at depth {best.depth + 1} within "
-                   f"{timeout_s:g} s; no counterexample found to depth {env.depth}")
-    return best
-
 

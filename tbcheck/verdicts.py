@@ -96,7 +96,7 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
                           if r.get("unbounded")) + ")")
     if any(r.get("found_by") == "fuzz" for r in results):
         lines.append("(fuzz): the counterexample was found by fuzzing the concrete engine "
-                     "after the solver's search, and replayed like the solver's")
+                     "when the solver could not decide, and replayed like the solver's")
     lines.append("")
     lines.append(f"{len(results)} verdicts in {elapsed:.1f} s; "
                  + ("every one as declared" if not bad else

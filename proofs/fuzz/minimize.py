@@ -1,22 +1,29 @@
-"""After Hypothesis's shrinker: drop the events a violation does not need.
+"""After Hypothesis's shrinker (or a random run): drop the events a violation does not need,
+then make its numbers plain.
 
 Hypothesis shrinks toward fewer steps *and* smaller values, and stops in a local minimum: under
 KVM-HV every ``cont`` rounds the offset up to 2**24 ticks, so a shrunk example may keep a few
 stop/cont pairs that let a 1 ns pause show instead of a longer one. Deleting events (one, or an
 adjacent pair) and keeping the values is a cheap pass on the concrete engine that removes them;
 each candidate must still have every event enabled and still violate the property.
+
+A random run's numbers are arbitrary (a phase of 2414290676368 ns). ``simplify`` lowers each
+one, in turn, to the envelope's lowest value, to 0, or to the number cut to one or two
+significant digits, and keeps the change when the violation persists: what is left is what
+the bug needs, and a reader sees 2000000000000 ns where it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from model.api import RuleSet
 from model.concrete import NotEnabled
 from model.concrete import run as concrete_run
+from model.domain import Int
 from model.events import Event
 from proofs.envelope import Envelope
-from proofs.fuzz.draws import ParamDraw
+from proofs.fuzz.draws import HostDraw, ParamDraw
 from proofs.fuzz.machine import tolerances
 from properties.monitor import Check
 
@@ -45,8 +52,8 @@ def first_violation(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events
 
 def minimize(rules: type[RuleSet], env: Envelope, cx: Counterexample, prop: str
              ) -> Counterexample:
-    """Greedily delete adjacent pairs, then single events, while the violation persists; the
-    events after the failing one are dropped first."""
+    """Greedily delete adjacent pairs, then single events, while the violation persists (the
+    events after the failing one are dropped first); then ``simplify`` the numbers."""
     best = first_violation(rules, env, cx.draw, cx.events[:cx.step], prop) or cx
     changed = True
     while changed:
@@ -61,4 +68,59 @@ def minimize(rules: type[RuleSet], env: Envelope, cx: Counterexample, prop: str
                     best.events = best.events[:best.step]
                 else:
                     i += 1
+    return simplify(rules, env, best, prop)
+
+
+def _plainer(x: int, lo: int, also: tuple[int, ...] = ()) -> list[int]:
+    """Plainer values than ``x`` within ``lo..x`` (``also`` first, if in range), plainest first;
+    none when ``x`` is already one of ``also`` (a host at the boot host's frequency)."""
+    if x in also:
+        return []
+    cuts = [x // 10**k * 10**k for k in (max(0, len(str(x)) - d) for d in (1, 2))]
+    return [c for c in dict.fromkeys((*also, lo, 0, *cuts)) if lo <= c and c != x
+            and (c < x or c in also)]
+
+
+def _numbers(cx: Counterexample, env: Envelope) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Every number of a counterexample, flat: (value, lowest allowed, preferred values)."""
+    boot_f = cx.draw.hosts[0].freq
+    out = []
+    for i, h in enumerate(cx.draw.hosts):
+        out += [(h.freq, env.fmin_hz, (boot_f,) if i else ()), (h.counter0, 0, ()),
+                (h.e_skew, 0, ()), (h.mono0, 0, ())]
+    out += [(cx.draw.realtime0, 0, ()), (cx.draw.tb0, 0, ())]
+    for e in cx.events:
+        out += [(int(getattr(e, f.name).v), 0, ()) for f in fields(e)
+                if isinstance(getattr(e, f.name), Int)]
+    return out
+
+
+def _rebuilt(cx: Counterexample, values: list[int]) -> tuple[ParamDraw, list[Event]]:
+    it = iter(values)
+    hosts = tuple(HostDraw(next(it), next(it), next(it), next(it)) for _ in cx.draw.hosts)
+    draw = ParamDraw(hosts, next(it), next(it), cx.draw.ncpus)
+    events = [replace(e, **{f.name: Int(next(it)) for f in fields(e)
+                            if isinstance(getattr(e, f.name), Int)}) for e in cx.events]
+    return draw, events
+
+
+def simplify(rules: type[RuleSet], env: Envelope, cx: Counterexample, prop: str,
+             tries: int = 400) -> Counterexample:
+    """Lower each number while the violation persists, at most ``tries`` concrete runs."""
+    best, i = cx, 0
+    while tries > 0:
+        flat = _numbers(best, env)
+        if i >= len(flat):
+            break
+        x, lo, also = flat[i]
+        for c in _plainer(x, lo, also)[:tries]:
+            tries -= 1
+            values = [v for v, _, _ in flat]
+            values[i] = c
+            found = first_violation(rules, env, *_rebuilt(best, values), prop)
+            if found is not None:  # an earlier failure drops the events after it
+                found.events = found.events[:found.step]
+                best = found
+                break
+        i += 1
     return best

@@ -42,8 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slack", type=int, default=2, metavar="TICKS",
                    help="rounding allowed where a frequency conversion rounds (default 2)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--random-runs", type=int, default=200, metavar="N",
+                   help="before the solver, N random concrete runs look for a counterexample "
+                        "(replayed like the solver's; 0: off; default 200)")
     p.add_argument("--fuzz-examples", type=int, default=300, metavar="N",
-                   help="after the solver's search, fuzz N examples for a counterexample "
+                   help="when the solver cannot decide, fuzz N examples for a counterexample "
                         "(replayed like the solver's; 0: off; default 300)")
     p.add_argument("--no-deepen", action="store_true",
                    help="report unknown instead of proving an undecided property depth by "
@@ -73,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     env.validate()
     if args.timeout <= 0 or args.jobs < 1 or args.induction < 0:
         raise UsageError("--timeout must be positive, --jobs at least 1, --induction >= 0")
+    if not 0 <= args.random_runs <= 10**6 or not 0 <= args.fuzz_examples <= 10**6:
+        raise UsageError("--random-runs and --fuzz-examples: between 0 and 1000000")
     props = args.property or property_names()
     jobs: list[tuple[str, str]] = [("file", path) for path in args.variant_file]
     for path in args.variant_file:
@@ -85,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs) or 1)) as pool:
         futs = {pool.submit(_prove_one, kind, ref, props, env, args.timeout,
-                            max(0, args.fuzz_examples), not args.no_deepen,
-                            args.induction): ref
+                            args.fuzz_examples, not args.no_deepen,
+                            args.induction, args.random_runs): ref
                 for kind, ref in jobs}
         for fut in as_completed(futs):
             got = fut.result()
@@ -116,8 +121,8 @@ def _builtin_names() -> list[str]:
 
 
 def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
-               fuzz_examples: int, deepen: bool, induction_s: float = 0.0
-               ) -> list[dict[str, Any]] | str:
+               fuzz_examples: int, deepen: bool, induction_s: float = 0.0,
+               random_runs: int = 0) -> list[dict[str, Any]] | str:
     """In a worker: load the rule set, unroll once, decide each property."""
     from proofs.bmc import check_rules
     from tbcheck.loader import load_builtin, load_rules_file
@@ -131,7 +136,7 @@ def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
     out = []
     for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
                          fuzz_examples=fuzz_examples, deepen=deepen,
-                         induction_s=induction_s):
+                         induction_s=induction_s, random_runs=random_runs):
         rec = verdict_record(v)
         rec["ref"], rec["declared"] = ref, declared.get(v.prop)
         out.append(rec)

@@ -4,6 +4,7 @@ are never passes, and engines that disagree are reported as a tool error."""
 from __future__ import annotations
 
 import pytest
+import z3
 
 from model.registry import builtin
 from proofs import bmc
@@ -43,8 +44,6 @@ def test_unreachable_situation_is_vacuous_not_proved() -> None:
 
 def test_contradictory_assumptions_are_vacuous() -> None:
     u = unroll(builtin("seed-corrected"), Envelope(depth=1))
-    import z3
-
     u.sym.constraints.append(z3.BoolVal(False))
     v = bmc.check(u, "monotonic", 10)
     assert v.verdict == bmc.VACUOUS and v.witnesses["assumptions"]["satisfiable"] is False
@@ -77,11 +76,64 @@ def test_assumption_changes_the_verdict() -> None:
     assert seed.verdict == bmc.PROVED
 
 
-def test_deepening_steps_over_a_depth_too_shallow_for_the_situation() -> None:
-    """frozen-when-stopped needs a stop and a cont: depth 1 is vacuous, and deepening must go
-    on to depth 2 rather than give up (qemu-tcg's cell was unknown at depth 8 for that)."""
-    env = Envelope(depth=3)
-    full = bmc.Verdict("seed-corrected", "frozen-when-stopped", bmc.UNKNOWN, 3)
-    v = bmc._deepen(builtin("seed-corrected"), env, "frozen-when-stopped", full, 60.0, {})
+def _names(term: z3.ExprRef) -> set[str]:
+    """The names of the free constants in ``term`` (each shared subterm visited once)."""
+    seen: set[int] = set()
+    out: set[str] = set()
+    todo = [term]
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(t.decl().name())
+        todo.extend(t.children())
+    return out
+
+
+def _undecided_from(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The solver (and the linear abstraction) cannot decide any question about step ``step``
+    (one that mentions its event choices or durations): a stand-in for a step too hard
+    within the timeout."""
+    mine = (f"e{step}_", f"d{step}", f"p{step}")
+
+    def about_it(term: z3.ExprRef) -> bool:
+        return any(n.startswith(mine) for n in _names(term))
+
+    real_ask, real_once, real_abstract = bmc._ask, bmc._ask_once, bmc.Linearizer.abstract
+
+    def ask(solver: z3.Solver, term: z3.BoolRef, seconds: float) -> z3.CheckSatResult:
+        return z3.unknown if about_it(term) else real_ask(solver, term, seconds)
+
+    def ask_once(u: bmc.Unrolling, term: z3.BoolRef, seconds: float
+                 ) -> tuple[z3.CheckSatResult, z3.Solver]:
+        return (z3.unknown, z3.Solver()) if about_it(term) else real_once(u, term, seconds)
+
+    def abstract(self: bmc.Linearizer, term: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
+        return None if about_it(term) else real_abstract(self, term, seconds)
+
+    monkeypatch.setattr(bmc, "_ask", ask)
+    monkeypatch.setattr(bmc, "_ask_once", ask_once)
+    monkeypatch.setattr(bmc.Linearizer, "abstract", abstract)
+
+
+def test_a_stalled_step_is_proved_to_the_depth_before_it(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    _undecided_from(3, monkeypatch)
+    u = unroll(builtin("seed-corrected"), Envelope(depth=3))
+    v = bmc.check(u, "frozen-when-stopped", 60.0, deepen=True)
     assert v.verdict == bmc.PROVED and v.depth == 2
-    assert "proved to depth 2" in v.reason
+    assert "proved to depth 2; undecided at depth 3" in v.reason
+    assert v.witnesses["situation"]["step"] <= 2
+    assert bmc.check(u, "frozen-when-stopped", 60.0).verdict == bmc.UNKNOWN  # not deepening
+
+
+def test_a_depth_too_shallow_for_the_situation_is_unknown(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """frozen-when-stopped needs a stop and a cont: if step 2 stalls, depth 1 proves nothing
+    (its situation is unreachable), and the verdict is unknown, neither proved nor vacuous."""
+    _undecided_from(2, monkeypatch)
+    v = bmc.check(unroll(builtin("seed-corrected"), Envelope(depth=3)), "frozen-when-stopped",
+                  60.0, deepen=True)
+    assert v.verdict == bmc.UNKNOWN and "needs more than 1 steps" in v.reason

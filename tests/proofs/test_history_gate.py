@@ -13,6 +13,7 @@ from properties import property_names
 GATE_DEPTH = 4  # as `make verify`: every declared counterexample is this shallow
 TIMEOUT_S = 20.0
 FUZZ_EXAMPLES = 300
+RANDOM_RUNS = 200  # as `tbcheck prove`
 
 
 @pytest.mark.parametrize("name", list(BUILTIN_MODULES))
@@ -21,7 +22,8 @@ def test_declared_verdicts_hold(name: str) -> None:
     assert set(rules.expected) == set(property_names()), "every cell is declared"
     got = {v.prop: v for v in check_rules(rules, property_names(), Envelope(depth=GATE_DEPTH),
                                           TIMEOUT_S, use_assumptions=True,
-                                          fuzz_examples=FUZZ_EXAMPLES, deepen=True)}
+                                          fuzz_examples=FUZZ_EXAMPLES, deepen=True,
+                                          random_runs=RANDOM_RUNS)}
     changed = {p: (got[p].verdict, want) for p, want in rules.expected.items()
                if got[p].verdict != want}
     assert not changed, f"{name}: cells changed (found, declared): {changed}"

@@ -66,3 +66,22 @@ def test_negative_induction_budget_is_refused(capsys: pytest.CaptureFixture[str]
     assert rc == 2
     err = capsys.readouterr().err
     assert "--induction" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--random-runs", "--fuzz-examples"])
+def test_absurd_search_budgets_are_refused(flag: str, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    rc = main(["prove", "--variant", "seed-as-written", flag, "-5"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert flag in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_deep_bug_is_reported_as_found_by_random_runs(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    rc = main(["prove", "--variant", "qemu-ppc-v2", "--property", "monotonic", "--depth", "4",
+               "--json", "--jobs", "1"])
+    assert rc == 0
+    (r,) = json.loads(capsys.readouterr().out)["results"]
+    assert r["verdict"] == "violated" and r["found_by"] == "random"
+    assert r["counterexample"]["replayed"] is True
