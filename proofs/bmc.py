@@ -28,6 +28,7 @@ from proofs.linearize import Linearizer
 from proofs.unroll import Unrolling, tolerances, unroll
 
 QUICK_S = 0.3  # first, brief try of each exact query
+FRESH_S = 2.0  # then a try on a fresh solver, before the linear abstraction
 ABSTRACT_S = 5.0  # the linear abstraction's budget per query
 SEARCH_S = 2.0  # the search pass's budget for one step's query, per solver
 SEARCH_SHARE = 0.3  # the search pass's part of a cell's budget: the proof pass gets the rest
@@ -213,6 +214,11 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
             r = _ask(solver, site.violated, min(QUICK_S, left))
             if r == z3.sat:
                 return _violated(u, v, solver, k, t0)
+            if r == z3.unsat:
+                continue
+            r, once = _ask_once(u, site.violated, min(FRESH_S, deadline - time.perf_counter()))
+            if r == z3.sat:
+                return _violated(u, v, once, k, t0)
             if r == z3.unsat:
                 continue
             a = lin.abstract(site.violated, min(ABSTRACT_S, deadline - time.perf_counter()))
