@@ -22,7 +22,7 @@ from model.domain import U64, Int, Num
 from model.events import Event, Run
 from model.world import HostParams, Params
 from proofs.envelope import Envelope
-from proofs.hunt import hunt
+from proofs.hunt import Disagreement, hunt
 from proofs.induction import Inductor
 from proofs.linearize import Linearizer
 from proofs.unroll import Unrolling, tolerances, unroll
@@ -115,7 +115,12 @@ def _concrete(u: Unrolling, v: Verdict, how: str, runs: int, t0: float) -> Verdi
     """A violation found on the concrete engine within the depth ("random": random runs;
     "fuzz": Hypothesis), replayed like a solver's; None when there is none."""
     if how == "random":
-        cx, _ = hunt(u.rules, v.prop, u.env, runs)
+        try:
+            cx, _ = hunt(u.rules, v.prop, u.env, runs)
+        except Disagreement as exc:
+            v.verdict, v.reason = TOOL_ERROR, str(exc)
+            v.seconds = time.perf_counter() - t0
+            return v
     else:
         from proofs.fuzz.runner import fuzz
 
@@ -344,7 +349,7 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     found: dict[str, Verdict] = {}
     for extra, group in groups.items():
         cell_env = replace(env, **dict(extra)) if extra else env
-        u = unroll(rules, cell_env)
+        u = _unrolled(rules, cell_env)
         inductor = Inductor(rules, cell_env, induction_s) if induction_s > 0 else None
         for p in group:
             v = check(u, p, timeout_s, fuzz_examples, inductor, random_runs, deepen)
@@ -352,3 +357,17 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
             found[p] = v
     return [found[p] for p in props]
 
+
+
+_LAST: list[tuple[type[RuleSet], Envelope, Unrolling]] = []
+
+
+def _unrolled(rules: type[RuleSet], env: Envelope) -> Unrolling:
+    """The unrolling, kept for the next call with the same rule set and envelope: a worker
+    given one cell at a time is given a rule set's cells one after another. Solving adds
+    nothing to an unrolling (each query is pushed and popped or on its own solver)."""
+    if _LAST and _LAST[0][0] is rules and _LAST[0][1] == env:
+        return _LAST[0][2]
+    u = unroll(rules, env)
+    _LAST[:] = [(rules, env, u)]
+    return u

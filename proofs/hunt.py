@@ -24,6 +24,10 @@ STEPS = 8  # each run is at least this long: a long run hits a bug's few events 
 # and what is found is cut down to the events it needs before its length is judged
 
 
+class Disagreement(Exception):
+    """A violation seen while stepping that the concrete engine's own run does not show."""
+
+
 def hunt(rules: type[RuleSet], prop: str, env: Envelope, runs: int = RUNS, seed: int = 0
          ) -> tuple[Counterexample | None, int]:
     """The first violation of ``prop`` within ``env.depth`` events in ``runs`` random runs
@@ -38,8 +42,9 @@ def hunt(rules: type[RuleSet], prop: str, env: Envelope, runs: int = RUNS, seed:
             continue
         found = first_violation(rules, env, walk.draw, list(walk.events), prop)
         if found is None:  # the world's own run disagrees with the stepping: say so loudly
-            raise AssertionError(f"{rules.name}: a random run's violation of {prop} does "
-                                 f"not show when its events are run again")
+            raise Disagreement(f"a random run's violation of {prop} does not show when its "
+                               f"events are run again: the stepping and the concrete run "
+                               f"disagree (a tbcheck bug)")
         cut = minimize(rules, env, found, prop)
         if sum(1 for e in cut.events if not isinstance(e, Run)) <= env.depth:
             return cut, done

@@ -88,11 +88,15 @@ def run(args: argparse.Namespace) -> int:
     jobs = [("builtin", n) for n in names] + jobs
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs) or 1)) as pool:
-        futs = {pool.submit(_prove_one, kind, ref, props, env, args.timeout,
+    # one cell a job, so that the slow cells spread over the workers; with --induction, one
+    # rule set a job, so that its invariant is searched for once
+    cells = [(kind, ref, ps) for kind, ref in jobs
+             for ps in ([props] if args.induction else [[p] for p in props])]
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(cells) or 1)) as pool:
+        futs = {pool.submit(_prove_one, kind, ref, ps, env, args.timeout,
                             args.fuzz_examples, not args.no_deepen,
                             args.induction, args.random_runs): ref
-                for kind, ref in jobs}
+                for kind, ref, ps in cells}
         for fut in as_completed(futs):
             got = fut.result()
             if isinstance(got, str):
@@ -120,18 +124,24 @@ def _builtin_names() -> list[str]:
     return list(BUILTIN_MODULES)
 
 
+_LOADED: dict[tuple[str, str], Any] = {}  # in a worker: the rule sets loaded so far
+
+
 def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
                fuzz_examples: int, deepen: bool, induction_s: float = 0.0,
                random_runs: int = 0) -> list[dict[str, Any]] | str:
-    """In a worker: load the rule set, unroll once, decide each property."""
+    """In a worker: load the rule set (once a worker), decide each property (the worker keeps
+    the last unrolling for the rule set's next cell)."""
     from proofs.bmc import check_rules
     from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.verdicts import verdict_record
 
     try:
-        rules = load_builtin(ref) if kind == "builtin" else load_rules_file(ref)
+        rules = _LOADED.get((kind, ref)) or (
+            load_builtin(ref) if kind == "builtin" else load_rules_file(ref))
     except UsageError as exc:
         return str(exc)
+    _LOADED[(kind, ref)] = rules
     declared = dict(rules.expected) if kind == "builtin" else {}
     out = []
     for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",

@@ -63,3 +63,13 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
     assert v.verdict == bmc.PROVED and asked == ["random"]
     v = bmc.check(u, "frozen-when-stopped", 0.001, fuzz_examples=20, random_runs=20)
     assert v.verdict == bmc.UNKNOWN and asked[1:] == ["random", "fuzz"]
+
+
+def test_a_violation_the_concrete_run_does_not_show_is_a_tool_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import proofs.hunt
+
+    monkeypatch.setattr(proofs.hunt, "first_violation", lambda *a: None)
+    v = bmc.check(unroll(builtin("qemu-ppc-v1"), Envelope(depth=2)), "tracks-wall-clock", 20.0,
+                  random_runs=RUNS)
+    assert v.verdict == bmc.TOOL_ERROR and "disagree" in v.reason
