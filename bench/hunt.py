@@ -22,6 +22,7 @@ SEEDS = range(5)
 
 
 def cell(name: str, prop: str, depth: int, runs: int) -> str:
+    from model.events import depth_of
     from model.registry import builtin
     from proofs.envelope import Envelope
     from proofs.hunt import hunt
@@ -33,7 +34,7 @@ def cell(name: str, prop: str, depth: int, runs: int) -> str:
         seconds.append(time.perf_counter() - t)
         if cx is not None:
             found.append(n)
-            events.append(sum(1 for e in cx.events if e.kind != "run"))
+            events.append(depth_of(cx.events))
     if not found:
         return f"not in {runs} runs ({max(seconds):.2f} s)"
     return (f"{len(found)}/5, runs {min(found)}-{max(found)}, "

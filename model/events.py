@@ -71,6 +71,12 @@ EVENT_TYPES: dict[str, type] = {t.kind: t for t in (Run, Stop, Cont, Migrate, Mi
                                                     SaveVM, LoadVM, Read)}
 
 
+def depth_of(events: list[Event]) -> int:
+    """How deep a sequence is: its events other than runs (each step is an event and the run
+    after it, and a run on its own is a step's plain wait)."""
+    return sum(1 for e in events if not isinstance(e, Run))
+
+
 def describe(ev: Event, value: Any = None) -> str:
     """``migrate(dst=2, p_save=10, ...)`` with numbers shown by ``value`` (default: as they are)."""
     parts = []

@@ -19,12 +19,13 @@ import z3
 from model.api import RuleSet
 from model.concrete import Trace, run
 from model.domain import U64, Int, Num
-from model.events import Event, Run
+from model.events import Event, Run, depth_of
 from model.world import HostParams, Params
 from proofs.envelope import Envelope
 from proofs.hunt import Disagreement, hunt
 from proofs.induction import Inductor
 from proofs.linearize import Linearizer
+from proofs.query import on_own, scoped
 from proofs.unroll import Unrolling, tolerances, unroll
 
 QUICK_S = 0.3  # first, brief try of each exact query
@@ -126,7 +127,7 @@ def _concrete(u: Unrolling, v: Verdict, how: str, runs: int, t0: float) -> Verdi
 
         cx = fuzz(u.rules, v.prop, u.env, profile="ci", examples=runs, database=None,
                   seed_value=0).violation
-    if cx is None or sum(1 for e in cx.events if not isinstance(e, Run)) > u.env.depth:
+    if cx is None or depth_of(cx.events) > u.env.depth:
         return None
     found = replay(u, v.prop, cx.draw.params(), list(cx.events), cx.step)
     if not found.replayed:
@@ -190,10 +191,10 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
             continue
         for sol in (probe,) if k > SEARCH_EXACT_UPTO else (probe, solver):
             left = search_end - time.perf_counter()
-            r = _ask(sol, z3.Or(terms), min(SEARCH_S, left))
+            r, model = _ask(sol, z3.Or(terms), min(SEARCH_S, left))
             v.queries += 1
-            if r == z3.sat:
-                return _violated(u, v, sol, k, t0)
+            if model is not None:
+                return _violated(u, v, model, k, t0)
             if r == z3.unsat and sol is solver:
                 settled.add(k)  # the exact search proved every check of this step
     # pass 1b, induction: a proof for every depth replaces the bounded one
@@ -216,34 +217,34 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
                 stalled = k
                 break
             v.queries += 1
-            r = _ask(solver, site.violated, min(QUICK_S, left))
-            if r == z3.sat:
-                return _violated(u, v, solver, k, t0)
+            r, model = _ask(solver, site.violated, min(QUICK_S, left))
+            if model is not None:
+                return _violated(u, v, model, k, t0)
             if r == z3.unsat:
                 continue
-            r, once = _ask_once(u, site.violated, min(FRESH_S, deadline - time.perf_counter()))
-            if r == z3.sat:
-                return _violated(u, v, once, k, t0)
+            r, model = _ask_once(u, site.violated, min(FRESH_S, deadline - time.perf_counter()))
+            if model is not None:
+                return _violated(u, v, model, k, t0)
             if r == z3.unsat:
                 continue
             a = lin.abstract(site.violated, min(ABSTRACT_S, deadline - time.perf_counter()))
             abstract.add(lin.lemmas[n_lemmas:])
             n_lemmas = len(lin.lemmas)
-            r = z3.unknown if a is None else _ask(
+            r, model = (z3.unknown, None) if a is None else _ask(
                 abstract, a, min(ABSTRACT_S, deadline - time.perf_counter()))
             if r == z3.unsat:
                 v.abstract_proofs += 1
                 continue
-            if r == z3.sat:  # the abstraction's model may be a real counterexample: replay it
-                params, events = decode(u, abstract._tbcheck_model, k)  # type: ignore[attr-defined]
+            if model is not None:  # the abstraction's model may be a real counterexample
+                params, events = decode(u, model, k)
                 cx = replay(u, v.prop, params, events, k)
                 if cx.replayed:
                     v.counterexample, v.verdict = cx, VIOLATED
                     v.seconds = time.perf_counter() - t0
                     return v
-            r, once = _ask_once(u, site.violated, deadline - time.perf_counter())
-            if r == z3.sat:
-                return _violated(u, v, once, k, t0)
+            r, model = _ask_once(u, site.violated, deadline - time.perf_counter())
+            if model is not None:
+                return _violated(u, v, model, k, t0)
             if r == z3.unknown:
                 stalled = k
                 break
@@ -285,38 +286,19 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     return v
 
 
-def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float) -> z3.CheckSatResult:
-    if seconds <= 0:
-        return z3.unknown
-    solver.set("timeout", max(1, int(seconds * 1000)))
-    solver.push()
-    solver.add(term)
-    r = solver.check()
-    if r == z3.sat:
-        solver._tbcheck_model = solver.model()  # type: ignore[attr-defined]
-    solver.pop()
-    return r
+def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float
+         ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    """One question on a shared solver; unknown, unasked, when no time is left."""
+    return (z3.unknown, None) if seconds <= 0 else scoped(solver, [term], seconds)
 
 
 def _ask_once(u: Unrolling, term: z3.BoolRef, seconds: float
-              ) -> tuple[z3.CheckSatResult, z3.Solver]:
-    """One question on a solver of its own, the term as an assumption. For a hard nonlinear
-    question this is several times faster than the shared incremental solver (seed-corrected
-    monotonic, 60 checks of step 3: 26 s against 194 s; z3 4.15), whose state from earlier
-    questions slows it; for the many easy ones, building a solver each time costs more."""
-    solver = z3.Solver()
-    solver.add(u.sym.constraints)
-    if seconds <= 0:
-        return z3.unknown, solver
-    solver.set("timeout", max(1, int(seconds * 1000)))
-    r = solver.check(term)
-    if r == z3.sat:
-        solver._tbcheck_model = solver.model()  # type: ignore[attr-defined]
-    return r, solver
+              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    """One question on a solver of its own (``proofs.query.on_own`` says why)."""
+    return (z3.unknown, None) if seconds <= 0 else on_own(u.sym.constraints, term, seconds)
 
 
-def _violated(u: Unrolling, v: Verdict, solver: z3.Solver, step: int, t0: float) -> Verdict:
-    model = solver._tbcheck_model  # type: ignore[attr-defined]
+def _violated(u: Unrolling, v: Verdict, model: z3.ModelRef, step: int, t0: float) -> Verdict:
     params, events = decode(u, model, step)
     cx = replay(u, v.prop, params, events, step)
     v.counterexample = cx

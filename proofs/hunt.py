@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from model.api import RuleSet
 from model.domain import value
-from model.events import Run
+from model.events import depth_of
 from proofs.envelope import Envelope
 from proofs.fuzz.minimize import Counterexample, first_violation, minimize
 from proofs.samples import walks
@@ -46,7 +46,7 @@ def hunt(rules: type[RuleSet], prop: str, env: Envelope, runs: int = RUNS, seed:
                                f"events are run again: the stepping and the concrete run "
                                f"disagree (a tbcheck bug)")
         cut = minimize(rules, env, found, prop)
-        if sum(1 for e in cut.events if not isinstance(e, Run)) <= env.depth:
+        if depth_of(cut.events) <= env.depth:
             return cut, done
         spent = done
     return None, done

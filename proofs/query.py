@@ -41,10 +41,10 @@ class Query:
         t_end = time.perf_counter() + seconds
         if abstract:  # a hard single question: first with only the facts that share its unknowns
             near = self._near(facts, goal)
-            if len(near) < len(facts) and _scoped(self.exact, [*near, goal],
+            if len(near) < len(facts) and scoped(self.exact, [*near, goal],
                                                   seconds * NEAR_SHARE)[0] == z3.unsat:
                 return z3.unsat, None
-        r, m = _scoped(self.exact, [*facts, goal], (t_end - time.perf_counter()) * (
+        r, m = scoped(self.exact, [*facts, goal], (t_end - time.perf_counter()) * (
             EXACT_SHARE if abstract else 1))
         if r != z3.unknown or not abstract:
             return r, m
@@ -60,18 +60,7 @@ class Query:
     def _symbols(self, t: z3.ExprRef) -> frozenset[str]:
         hit = self._syms.get(t.get_id())
         if hit is None:
-            out: set[str] = set()
-            seen: set[int] = set()
-            todo = [t]
-            while todo:
-                x = todo.pop()
-                if x.get_id() in seen:
-                    continue
-                seen.add(x.get_id())
-                if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                    out.add(x.decl().name())
-                todo.extend(x.children())
-            hit = self._syms[t.get_id()] = (t, frozenset(out))
+            hit = self._syms[t.get_id()] = (t, free_names(t))
         return hit[1]
 
     def _abstract(self, facts: list[z3.BoolRef], goal: z3.BoolRef, seconds: float) -> bool:
@@ -81,11 +70,42 @@ class Query:
         left = t_end - time.perf_counter()
         if left <= 0 or any(p is None for p in parts):
             return False
-        return _scoped(self.abstract, self.lin.lemmas + parts, left)[0] == z3.unsat
+        return scoped(self.abstract, self.lin.lemmas + parts, left)[0] == z3.unsat
 
 
-def _scoped(s: z3.Solver, terms: list[z3.BoolRef], seconds: float
-            ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+def free_names(t: z3.ExprRef) -> frozenset[str]:
+    """The names of the unknowns in ``t`` (each shared subterm visited once)."""
+    out: set[str] = set()
+    seen: set[int] = set()
+    todo = [t]
+    while todo:
+        x = todo.pop()
+        if x.get_id() in seen:
+            continue
+        seen.add(x.get_id())
+        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(x.decl().name())
+        todo.extend(x.children())
+    return frozenset(out)
+
+
+def on_own(constraints: list[z3.BoolRef], term: z3.BoolRef, seconds: float
+           ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    """``term`` under ``constraints`` on a solver of its own, ``term`` as an assumption. For a
+    hard nonlinear question this is several times faster than a shared incremental solver
+    (seed-corrected monotonic, 60 checks of step 3: 26 s against 194 s; z3 4.15), whose state
+    from earlier questions slows it; for many easy ones, building a solver each time costs
+    more."""
+    s = z3.Solver()
+    s.add(constraints)
+    s.set("timeout", max(1, int(seconds * 1000)))
+    r = s.check(term)
+    return r, s.model() if r == z3.sat else None
+
+
+def scoped(s: z3.Solver, terms: list[z3.BoolRef], seconds: float
+           ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    """``terms`` added to the shared solver ``s`` for one question (pushed, then popped)."""
     s.set("timeout", max(1, int(seconds * 1000)))
     s.push()
     s.add(terms)

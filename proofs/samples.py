@@ -19,7 +19,7 @@ from model.api import RuleSet
 from model.domain import Int, value
 from model.events import Event, Run
 from model.structure import key
-from model.world import Params, Path, World
+from model.world import Path, World
 from proofs.envelope import Envelope
 from proofs.fuzz.draws import HostDraw, ParamDraw
 from proofs.quantities import Values, quantities
@@ -52,10 +52,6 @@ def random_draw(env: Envelope, rng: random.Random) -> ParamDraw:
         hosts.append(HostDraw(f, _pick(rng, 0, top), _pick(rng, 0, env.eps_ns),
                               _pick(rng, 0, top)))
     return ParamDraw(tuple(hosts), base, _pick(rng, 0, top), env.ncpus)
-
-
-def random_params(env: Envelope, rng: random.Random) -> Params:
-    return random_draw(env, rng).params()
 
 
 @dataclass

@@ -9,6 +9,7 @@ import z3
 from model.registry import builtin
 from proofs import bmc
 from proofs.envelope import Envelope
+from proofs.query import free_names
 from proofs.unroll import unroll
 
 
@@ -76,22 +77,6 @@ def test_assumption_changes_the_verdict() -> None:
     assert seed.verdict == bmc.PROVED
 
 
-def _names(term: z3.ExprRef) -> set[str]:
-    """The names of the free constants in ``term`` (each shared subterm visited once)."""
-    seen: set[int] = set()
-    out: set[str] = set()
-    todo = [term]
-    while todo:
-        t = todo.pop()
-        if t.get_id() in seen:
-            continue
-        seen.add(t.get_id())
-        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(t.decl().name())
-        todo.extend(t.children())
-    return out
-
-
 def _undecided_from(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The solver (and the linear abstraction) cannot decide any question about step ``step``
     (one that mentions its event choices or durations): a stand-in for a step too hard
@@ -99,16 +84,17 @@ def _undecided_from(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
     mine = (f"e{step}_", f"d{step}", f"p{step}")
 
     def about_it(term: z3.ExprRef) -> bool:
-        return any(n.startswith(mine) for n in _names(term))
+        return any(n.startswith(mine) for n in free_names(term))
 
     real_ask, real_once, real_abstract = bmc._ask, bmc._ask_once, bmc.Linearizer.abstract
 
-    def ask(solver: z3.Solver, term: z3.BoolRef, seconds: float) -> z3.CheckSatResult:
-        return z3.unknown if about_it(term) else real_ask(solver, term, seconds)
+    def ask(solver: z3.Solver, term: z3.BoolRef, seconds: float
+            ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        return (z3.unknown, None) if about_it(term) else real_ask(solver, term, seconds)
 
     def ask_once(u: bmc.Unrolling, term: z3.BoolRef, seconds: float
-                 ) -> tuple[z3.CheckSatResult, z3.Solver]:
-        return (z3.unknown, z3.Solver()) if about_it(term) else real_once(u, term, seconds)
+                 ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+        return (z3.unknown, None) if about_it(term) else real_once(u, term, seconds)
 
     def abstract(self: bmc.Linearizer, term: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
         return None if about_it(term) else real_abstract(self, term, seconds)

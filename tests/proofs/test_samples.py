@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from model.registry import builtin
 from proofs.envelope import Envelope
-from proofs.samples import random_params, sample
+from proofs.samples import random_draw, sample
 from proofs.unroll import alternatives
 
 
@@ -23,7 +23,7 @@ def test_params_stay_inside_the_envelope() -> None:
 
     env = Envelope(same_frequency=True, fmin_hz=10**7, fmax_hz=10**8)
     for seed in range(20):
-        p = random_params(env, random.Random(seed))
+        p = random_draw(env, random.Random(seed)).params()
         freqs = {int(h.freq.v) for h in p.hosts}
         assert len(freqs) == 1 and 10**7 <= freqs.pop() <= 10**8
         assert all(0 <= int(h.counter0.v) < env.max_initial for h in p.hosts)
