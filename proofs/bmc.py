@@ -1,8 +1,9 @@
 """Verdicts: one rule set against one property, by bounded model checking over the unrolling.
 
 The search goes step by step: first the checks the world makes at step 0 (boot), then at step
-1, ... (a shallow counterexample is found before the deep ones are even posed), each step's
-checks asked one query at a time on one incremental solver. A satisfiable query is decoded
+1, ... (a shallow counterexample is found before the deep ones are even posed), each check
+asked briefly on one incremental solver, then by cases (``proofs.cases``). Random concrete
+runs (``proofs.hunt``) go before all of it. A satisfiable query is decoded
 into events and replayed through the concrete engine, which must show the same violation. A
 proof carries its two witnesses: the envelope's assumptions are satisfiable, and the property's
 situation is reachable within the depth (else the proof would be vacuous, and says so).
@@ -21,21 +22,21 @@ from model.concrete import Trace, run
 from model.domain import U64, Int, Num
 from model.events import Event, Run, depth_of
 from model.world import HostParams, Params
+from proofs.cases import by_cases
 from proofs.envelope import Envelope
-from proofs.hunt import Disagreement, hunt
+from proofs.hunt import Disagreement, Found, hunt
 from proofs.induction import Inductor
-from proofs.linearize import Linearizer
-from proofs.query import on_own, scoped
-from proofs.unroll import Unrolling, tolerances, unroll
+from proofs.query import scoped
+from proofs.unroll import Unrolling, symbols, tolerances, unroll
 
 QUICK_S = 0.3  # first, brief try of each exact query
-FRESH_S = 2.0  # then a try on a fresh solver, before the linear abstraction
-ABSTRACT_S = 5.0  # the linear abstraction's budget per query
 SEARCH_S = 2.0  # the search pass's budget for one step's query, per solver
 SEARCH_SHARE = 0.3  # the search pass's part of a cell's budget: the proof pass gets the rest
 SEARCH_EXACT_UPTO = 3  # deeper steps are searched with the linear probe only (z3's nonlinear
 # engine does not always stop at its timeout on the big disjunctions of deep steps)
 PROBE_HZ = 512_000_000
+PACE_AFTER = 16  # checks of a step decided before its pace may declare the step out of reach
+PACE_MARGIN = 8.0  # ... when the rest would need this many times the time left
 
 PROVED, VIOLATED, UNKNOWN, VACUOUS, TOOL_ERROR = (
     "proved", "violated", "unknown", "vacuous", "tool-error")
@@ -62,7 +63,6 @@ class Verdict:
     counterexample: Counterexample | None = None
     reason: str = ""
     queries: int = 0
-    abstract_proofs: int = 0  # sites the linear abstraction closed
     assumptions: list[str] = field(default_factory=list)
     found_by: str = ""  # "random", "solver" or "fuzz", for a violation
 
@@ -91,10 +91,10 @@ def decode(u: Unrolling, model: z3.ModelRef, upto: int) -> tuple[Params, list[Ev
     return params, events
 
 
-def replay(u: Unrolling, prop: str, params: Params, events: list[Event], step: int
-           ) -> Counterexample:
-    tol = tolerances(u.rules, u.env, params)
-    trace = run(u.rules, params, events, tol)
+def replay(u: Unrolling | tuple[type[RuleSet], Envelope], prop: str, params: Params,
+           events: list[Event], step: int) -> Counterexample:
+    rules, env = (u.rules, u.env) if isinstance(u, Unrolling) else u
+    trace = run(rules, params, events, tolerances(rules, env, params))
     return Counterexample(params, events, trace, bool(trace.violations(prop)), step)
 
 
@@ -112,12 +112,14 @@ def _witness(solver: z3.Solver, u: Unrolling, terms: list[z3.BoolRef]) -> dict[s
     return out
 
 
-def _concrete(u: Unrolling, v: Verdict, how: str, runs: int, t0: float) -> Verdict | None:
-    """A violation found on the concrete engine within the depth ("random": random runs;
-    "fuzz": Hypothesis), replayed like a solver's; None when there is none."""
+def _concrete(rules: type[RuleSet], env: Envelope, v: Verdict, how: str, runs: int,
+              t0: float) -> Verdict | None:
+    """A violation found on the concrete engine within the depth ("random": random runs,
+    every property's at once; "fuzz": Hypothesis), replayed like a solver's; None when there
+    is none."""
     if how == "random":
         try:
-            cx, _ = hunt(u.rules, v.prop, u.env, runs)
+            cx = _work(rules, env).hunted(v.prop, runs)[0]
         except Disagreement as exc:
             v.verdict, v.reason = TOOL_ERROR, str(exc)
             v.seconds = time.perf_counter() - t0
@@ -125,14 +127,14 @@ def _concrete(u: Unrolling, v: Verdict, how: str, runs: int, t0: float) -> Verdi
     else:
         from proofs.fuzz.runner import fuzz
 
-        cx = fuzz(u.rules, v.prop, u.env, profile="ci", examples=runs, database=None,
+        cx = fuzz(rules, v.prop, env, profile="ci", examples=runs, database=None,
                   seed_value=0).violation
-    if cx is None or depth_of(cx.events) > u.env.depth:
+    if cx is None or depth_of(cx.events) > env.depth:
         return None
-    found = replay(u, v.prop, cx.draw.params(), list(cx.events), cx.step)
-    if not found.replayed:
+    got = replay((rules, env), v.prop, cx.draw.params(), list(cx.events), cx.step)
+    if not got.replayed:
         return None
-    v.counterexample, v.verdict, v.found_by = found, VIOLATED, how
+    v.counterexample, v.verdict, v.found_by = got, VIOLATED, how
     v.seconds = time.perf_counter() - t0
     return v
 
@@ -152,34 +154,19 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     t0 = time.perf_counter()
     v = Verdict(u.rules.name, prop, UNKNOWN, u.env.depth)
     solver = z3.Solver()
-    solver.set("timeout", max(1, int(timeout_s * 1000)))
     solver.add(u.sym.constraints)
     deadline = t0 + timeout_s
     every = u.sites.get(prop, [])
     sites = [s for s in every if not z3.is_false(s.violated)]  # the rest hold by construction
-    # witness 1: the assumptions can hold at all
-    solver.set("timeout", max(1000, int(timeout_s * 1000)))  # a small query: let it finish
-    assumptions = solver.check()
-    v.witnesses["assumptions"] = {"satisfiable": assumptions == z3.sat}
-    if assumptions == z3.unknown:
-        v.reason = "the solver could not decide whether the assumptions can hold"
-        v.seconds = time.perf_counter() - t0
-        return v
-    if assumptions != z3.sat:
-        v.verdict, v.reason = VACUOUS, "the envelope's assumptions are contradictory"
-        v.seconds = time.perf_counter() - t0
+    if not _assumptions_hold(v, solver, timeout_s, t0):
         return v
     # pass 0, random concrete runs: the bugs that are common are found in milliseconds
-    if random_runs and (found := _concrete(u, v, "random", random_runs, t0)) is not None:
+    if random_runs and (found := _concrete(u.rules, u.env, v, "random", random_runs, t0)):
         return found
-    lin = Linearizer()
     probe = z3.Solver()
     probe.add(u.sym.constraints)
     f_probe = min(max(u.env.fmin_hz, PROBE_HZ), u.env.fmax_hz)
     probe.add([h.freq.v == f_probe for h in u.sym.params.hosts if h.freq.symbolic])
-    abstract = z3.Solver()
-    abstract.add(u.sym.constraints)
-    n_lemmas = 0
     settled: set[int] = set()  # steps whose checks the exact search already proved
     search_end = t0 + SEARCH_SHARE * timeout_s
     # pass 1, search: one query a step (any check of that step violated?), first with one
@@ -207,13 +194,15 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
             sites = []
         else:
             v.reason = f"induction did not close ({found.reason}); "
-    # pass 2, proof: each check on its own, exact briefly, then the linear abstraction,
-    # then exact with the rest of the budget (on a fresh solver)
+    # pass 2, proof: each check on its own, briefly on the shared solver, then by cases with
+    # the rest of the budget (a fresh solver a case)
     stalled: int | None = None  # the first step whose checks the proof could not decide
     for k in range(u.env.depth + 1):
-        for site in (s for s in sites if s.step == k and k not in settled):
+        todo = [s for s in sites if s.step == k and k not in settled]
+        began = time.perf_counter()
+        for i, site in enumerate(todo):
             left = deadline - time.perf_counter()
-            if left <= 0:
+            if left <= 0 or _hopeless(i, len(todo), time.perf_counter() - began, left):
                 stalled = k
                 break
             v.queries += 1
@@ -222,27 +211,8 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
                 return _violated(u, v, model, k, t0)
             if r == z3.unsat:
                 continue
-            r, model = _ask_once(u, site.violated, min(FRESH_S, deadline - time.perf_counter()))
-            if model is not None:
-                return _violated(u, v, model, k, t0)
-            if r == z3.unsat:
-                continue
-            a = lin.abstract(site.violated, min(ABSTRACT_S, deadline - time.perf_counter()))
-            abstract.add(lin.lemmas[n_lemmas:])
-            n_lemmas = len(lin.lemmas)
-            r, model = (z3.unknown, None) if a is None else _ask(
-                abstract, a, min(ABSTRACT_S, deadline - time.perf_counter()))
-            if r == z3.unsat:
-                v.abstract_proofs += 1
-                continue
-            if model is not None:  # the abstraction's model may be a real counterexample
-                params, events = decode(u, model, k)
-                cx = replay(u, v.prop, params, events, k)
-                if cx.replayed:
-                    v.counterexample, v.verdict = cx, VIOLATED
-                    v.seconds = time.perf_counter() - t0
-                    return v
-            r, model = _ask_once(u, site.violated, deadline - time.perf_counter())
+            r, model = by_cases(u.sym.constraints, site.violated,
+                                [sv.choice for sv in u.sym.steps[:k]], deadline)
             if model is not None:
                 return _violated(u, v, model, k, t0)
             if r == z3.unknown:
@@ -253,7 +223,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # an undecided property: Hypothesis (a fixed seed) searches the concrete engine for a
     # counterexample the solver missed; a proof needs no such search, so it comes last
     if stalled is not None and fuzz_examples and (
-            found := _concrete(u, v, "fuzz", fuzz_examples, t0)):
+            found := _concrete(u.rules, u.env, v, "fuzz", fuzz_examples, t0)):
         return found
     undecided = f"solver gave up or timed out after {timeout_s:g} s"
     if stalled is not None and (not deepen or stalled < 2):
@@ -286,16 +256,31 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     return v
 
 
+def _assumptions_hold(v: Verdict, solver: z3.Solver, timeout_s: float, t0: float) -> bool:
+    """Witness 1: the envelope's assumptions (on ``solver``) can hold at all. If not, or if
+    the solver cannot tell, ``v`` says so and is final."""
+    solver.set("timeout", max(1000, int(timeout_s * 1000)))  # a small query: let it finish
+    r = solver.check()
+    v.witnesses["assumptions"] = {"satisfiable": r == z3.sat}
+    if r == z3.unknown:
+        v.reason = "the solver could not decide whether the assumptions can hold"
+    elif r != z3.sat:
+        v.verdict, v.reason = VACUOUS, "the envelope's assumptions are contradictory"
+    v.seconds = time.perf_counter() - t0
+    return r == z3.sat
+
+
+def _hopeless(done: int, total: int, spent: float, left: float) -> bool:
+    """Whether a step's other checks, at the pace of its first ``done``, would need more than
+    ``PACE_MARGIN`` times the time left. The step then stalls at once, with the verdict the
+    deadline would give, instead of spending the rest of the budget to reach it."""
+    return done >= PACE_AFTER and spent / done * (total - done) > PACE_MARGIN * left
+
+
 def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float
          ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
     """One question on a shared solver; unknown, unasked, when no time is left."""
     return (z3.unknown, None) if seconds <= 0 else scoped(solver, [term], seconds)
-
-
-def _ask_once(u: Unrolling, term: z3.BoolRef, seconds: float
-              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
-    """One question on a solver of its own (``proofs.query.on_own`` says why)."""
-    return (z3.unknown, None) if seconds <= 0 else on_own(u.sym.constraints, term, seconds)
 
 
 def _violated(u: Unrolling, v: Verdict, model: z3.ModelRef, step: int, t0: float) -> Verdict:
@@ -331,25 +316,62 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     found: dict[str, Verdict] = {}
     for extra, group in groups.items():
         cell_env = replace(env, **dict(extra)) if extra else env
-        u = _unrolled(rules, cell_env)
         inductor = Inductor(rules, cell_env, induction_s) if induction_s > 0 else None
         for p in group:
-            v = check(u, p, timeout_s, fuzz_examples, inductor, random_runs, deepen)
+            t0 = time.perf_counter()
+            v = _hunted_first(rules, p, cell_env, timeout_s, random_runs) if random_runs \
+                else None
+            if v is None:
+                hunting = time.perf_counter() - t0  # the runs count in the cell's time
+                v = check(_work(rules, cell_env).unrolled(), p, timeout_s, fuzz_examples,
+                          inductor, random_runs, deepen)
+                v.seconds += hunting
             v.assumptions = cell_env.default_assumptions()
             found[p] = v
     return [found[p] for p in props]
 
 
+def _hunted_first(rules: type[RuleSet], prop: str, env: Envelope, timeout_s: float,
+                  runs: int) -> Verdict | None:
+    """The random runs' verdict, if they find a violation: that needs no unrolling (about a
+    second a rule set at depth 8), only the envelope's symbols for witness 1."""
+    t0 = time.perf_counter()
+    v = Verdict(rules.name, prop, UNKNOWN, env.depth)
+    solver = z3.Solver()
+    solver.add(symbols(env).constraints)
+    if not _assumptions_hold(v, solver, timeout_s, t0):
+        return None  # ``check`` reports it
+    return _concrete(rules, env, v, "random", runs, t0)
 
-_LAST: list[tuple[type[RuleSet], Envelope, Unrolling]] = []
+
+@dataclass
+class _Work:
+    """What a worker keeps of the rule set and envelope of its last cell (a worker given one
+    cell at a time is given a rule set's cells one after another): the unrolling, built when
+    a cell first needs it, and what the random runs found for each property (asked before
+    the unrolling, then again by ``check``). Solving adds nothing to an unrolling (each query
+    is pushed and popped or on its own solver)."""
+
+    rules: type[RuleSet]
+    env: Envelope
+    unrolling: Unrolling | None = None
+    hunts: dict[tuple[str, int], Found] = field(default_factory=dict)
+
+    def unrolled(self) -> Unrolling:
+        if self.unrolling is None:
+            self.unrolling = unroll(self.rules, self.env)
+        return self.unrolling
+
+    def hunted(self, prop: str, runs: int) -> Found:
+        if (prop, runs) not in self.hunts:
+            self.hunts[prop, runs] = hunt(self.rules, prop, self.env, runs)
+        return self.hunts[prop, runs]
 
 
-def _unrolled(rules: type[RuleSet], env: Envelope) -> Unrolling:
-    """The unrolling, kept for the next call with the same rule set and envelope: a worker
-    given one cell at a time is given a rule set's cells one after another. Solving adds
-    nothing to an unrolling (each query is pushed and popped or on its own solver)."""
-    if _LAST and _LAST[0][0] is rules and _LAST[0][1] == env:
-        return _LAST[0][2]
-    u = unroll(rules, env)
-    _LAST[:] = [(rules, env, u)]
-    return u
+_LAST: list[_Work] = []
+
+
+def _work(rules: type[RuleSet], env: Envelope) -> _Work:
+    if not (_LAST and _LAST[0].rules is rules and _LAST[0].env == env):
+        _LAST[:] = [_Work(rules, env)]
+    return _LAST[0]

@@ -28,8 +28,11 @@ class Disagreement(Exception):
     """A violation seen while stepping that the concrete engine's own run does not show."""
 
 
+Found = tuple[Counterexample | None, int]  # the violation, and the runs it took
+
+
 def hunt(rules: type[RuleSet], prop: str, env: Envelope, runs: int = RUNS, seed: int = 0
-         ) -> tuple[Counterexample | None, int]:
+         ) -> Found:
     """The first violation of ``prop`` within ``env.depth`` events in ``runs`` random runs
     (of ``STEPS`` steps or more), with the events it does not need removed; and how many runs
     it took (all, when none)."""

@@ -1,4 +1,5 @@
-"""A sound linear abstraction of a query, tried before the exact one when proving.
+"""A sound linear abstraction of a query, for the induction questions the exact solver cannot
+tell.
 
 Every product of two unknowns (``freq * duration``) and every division by an unknown is
 replaced by a fresh variable, constrained only by facts that hold for the real product: its

@@ -78,30 +78,28 @@ def test_assumption_changes_the_verdict() -> None:
 
 
 def _undecided_from(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The solver (and the linear abstraction) cannot decide any question about step ``step``
-    (one that mentions its event choices or durations): a stand-in for a step too hard
-    within the timeout."""
+    """The solver (briefly, then by cases) cannot decide any question about step
+    ``step`` (one that mentions its event choices or durations): a stand-in for a step too
+    hard within the timeout."""
     mine = (f"e{step}_", f"d{step}", f"p{step}")
 
     def about_it(term: z3.ExprRef) -> bool:
         return any(n.startswith(mine) for n in free_names(term))
 
-    real_ask, real_once, real_abstract = bmc._ask, bmc._ask_once, bmc.Linearizer.abstract
+    real_ask, real_cases = bmc._ask, bmc.by_cases
 
     def ask(solver: z3.Solver, term: z3.BoolRef, seconds: float
             ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
         return (z3.unknown, None) if about_it(term) else real_ask(solver, term, seconds)
 
-    def ask_once(u: bmc.Unrolling, term: z3.BoolRef, seconds: float
+    def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef,
+                 steps: list[list[z3.BoolRef]], deadline: float
                  ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
-        return (z3.unknown, None) if about_it(term) else real_once(u, term, seconds)
-
-    def abstract(self: bmc.Linearizer, term: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
-        return None if about_it(term) else real_abstract(self, term, seconds)
+        return (z3.unknown, None) if about_it(term) else real_cases(constraints, term, steps,
+                                                                     deadline)
 
     monkeypatch.setattr(bmc, "_ask", ask)
-    monkeypatch.setattr(bmc, "_ask_once", ask_once)
-    monkeypatch.setattr(bmc.Linearizer, "abstract", abstract)
+    monkeypatch.setattr(bmc, "by_cases", by_cases)
 
 
 def test_a_stalled_step_is_proved_to_the_depth_before_it(monkeypatch: pytest.MonkeyPatch
@@ -123,3 +121,13 @@ def test_a_depth_too_shallow_for_the_situation_is_unknown(monkeypatch: pytest.Mo
     v = bmc.check(unroll(builtin("seed-corrected"), Envelope(depth=3)), "frozen-when-stopped",
                   60.0, deepen=True)
     assert v.verdict == bmc.UNKNOWN and "needs more than 1 steps" in v.reason
+
+
+def test_a_step_out_of_reach_stalls_before_the_deadline() -> None:
+    # the first checks of a step took 1 s each and 10 s are left: the step stalls at once
+    # when the other checks would need more than PACE_MARGIN times that
+    done, left = bmc.PACE_AFTER, 10.0
+    over = int(bmc.PACE_MARGIN * left) + 1
+    assert bmc._hopeless(done, done + over, float(done), left)
+    assert not bmc._hopeless(done, done + over - 2, float(done), left)  # within reach
+    assert not bmc._hopeless(done - 1, done + 10 * over, float(done), left)  # too few to judge

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from model.api import RuleSet
 from model.events import Run
 from model.registry import builtin
 from proofs import bmc
@@ -52,10 +53,10 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[str] = []
     real = bmc._concrete
 
-    def spy(u: bmc.Unrolling, v: bmc.Verdict, how: str, runs: int, t0: float
-            ) -> bmc.Verdict | None:
+    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, how: str, runs: int,
+            t0: float) -> bmc.Verdict | None:
         asked.append(how)
-        return real(u, v, how, runs, t0)
+        return real(rules, env, v, how, runs, t0)
 
     monkeypatch.setattr(bmc, "_concrete", spy)
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
