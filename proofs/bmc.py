@@ -24,6 +24,7 @@ from model.events import Event, Run, depth_of
 from model.world import HostParams, Params
 from proofs.cases import by_cases
 from proofs.envelope import Envelope
+from proofs.fuzz import minimize
 from proofs.hunt import Disagreement, Found, hunt
 from proofs.induction import Inductor
 from proofs.query import scoped
@@ -91,9 +92,8 @@ def decode(u: Unrolling, model: z3.ModelRef, upto: int) -> tuple[Params, list[Ev
     return params, events
 
 
-def replay(u: Unrolling | tuple[type[RuleSet], Envelope], prop: str, params: Params,
+def replay(rules: type[RuleSet], env: Envelope, prop: str, params: Params,
            events: list[Event], step: int) -> Counterexample:
-    rules, env = (u.rules, u.env) if isinstance(u, Unrolling) else u
     trace = run(rules, params, events, tolerances(rules, env, params))
     return Counterexample(params, events, trace, bool(trace.violations(prop)), step)
 
@@ -112,26 +112,36 @@ def _witness(solver: z3.Solver, u: Unrolling, terms: list[z3.BoolRef]) -> dict[s
     return out
 
 
-def _concrete(rules: type[RuleSet], env: Envelope, v: Verdict, how: str, runs: int,
-              t0: float) -> Verdict | None:
-    """A violation found on the concrete engine within the depth ("random": random runs,
-    every property's at once; "fuzz": Hypothesis), replayed like a solver's; None when there
-    is none."""
-    if how == "random":
-        try:
-            cx = _work(rules, env).hunted(v.prop, runs)[0]
-        except Disagreement as exc:
-            v.verdict, v.reason = TOOL_ERROR, str(exc)
-            v.seconds = time.perf_counter() - t0
-            return v
-    else:
-        from proofs.fuzz.runner import fuzz
+def _hunted(rules: type[RuleSet], env: Envelope, v: Verdict, runs: int, t0: float
+            ) -> Verdict | None:
+    """The random runs' violation (``proofs.hunt``, kept for the worker's next ask), replayed;
+    a disagreement between the stepping and the concrete run is a tool error."""
+    try:
+        cx = _work(rules, env).hunted(v.prop, runs)[0]
+    except Disagreement as exc:
+        v.verdict, v.reason = TOOL_ERROR, str(exc)
+        v.seconds = time.perf_counter() - t0
+        return v
+    return _concrete(rules, env, v, cx, "random", t0)
 
-        cx = fuzz(rules, v.prop, env, profile="ci", examples=runs, database=None,
-                  seed_value=0).violation
+
+def _fuzzed(rules: type[RuleSet], env: Envelope, v: Verdict, examples: int, t0: float
+            ) -> Verdict | None:
+    """Hypothesis's violation (a fixed seed), replayed."""
+    from proofs.fuzz.runner import fuzz
+
+    cx = fuzz(rules, v.prop, env, profile="ci", examples=examples, database=None,
+              seed_value=0).violation
+    return _concrete(rules, env, v, cx, "fuzz", t0)
+
+
+def _concrete(rules: type[RuleSet], env: Envelope, v: Verdict,
+              cx: minimize.Counterexample | None, how: str, t0: float) -> Verdict | None:
+    """``v`` violated by ``cx``, a violation found on the concrete engine ("random" or
+    "fuzz"), if it fits in the depth and replays like a solver's; None otherwise."""
     if cx is None or depth_of(cx.events) > env.depth:
         return None
-    got = replay((rules, env), v.prop, cx.draw.params(), list(cx.events), cx.step)
+    got = replay(rules, env, v.prop, cx.draw.params(), list(cx.events), cx.step)
     if not got.replayed:
         return None
     v.counterexample, v.verdict, v.found_by = got, VIOLATED, how
@@ -161,7 +171,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     if not _assumptions_hold(v, solver, timeout_s, t0):
         return v
     # pass 0, random concrete runs: the bugs that are common are found in milliseconds
-    if random_runs and (found := _concrete(u.rules, u.env, v, "random", random_runs, t0)):
+    if random_runs and (found := _hunted(u.rules, u.env, v, random_runs, t0)):
         return found
     probe = z3.Solver()
     probe.add(u.sym.constraints)
@@ -223,7 +233,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # an undecided property: Hypothesis (a fixed seed) searches the concrete engine for a
     # counterexample the solver missed; a proof needs no such search, so it comes last
     if stalled is not None and fuzz_examples and (
-            found := _concrete(u.rules, u.env, v, "fuzz", fuzz_examples, t0)):
+            found := _fuzzed(u.rules, u.env, v, fuzz_examples, t0)):
         return found
     undecided = f"solver gave up or timed out after {timeout_s:g} s"
     if stalled is not None and (not deepen or stalled < 2):
@@ -285,7 +295,7 @@ def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float
 
 def _violated(u: Unrolling, v: Verdict, model: z3.ModelRef, step: int, t0: float) -> Verdict:
     params, events = decode(u, model, step)
-    cx = replay(u, v.prop, params, events, step)
+    cx = replay(u.rules, u.env, v.prop, params, events, step)
     v.counterexample = cx
     if cx.replayed:
         v.verdict = VIOLATED
@@ -334,14 +344,15 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
 def _hunted_first(rules: type[RuleSet], prop: str, env: Envelope, timeout_s: float,
                   runs: int) -> Verdict | None:
     """The random runs' verdict, if they find a violation: that needs no unrolling (about a
-    second a rule set at depth 8), only the envelope's symbols for witness 1."""
+    second a rule set at depth 8), only the envelope's symbols for witness 1. When they find
+    none, ``check`` asks witness 1 itself (and gets the runs from the worker's memo)."""
     t0 = time.perf_counter()
     v = Verdict(rules.name, prop, UNKNOWN, env.depth)
+    if _hunted(rules, env, v, runs, t0) is None:
+        return None
     solver = z3.Solver()
     solver.add(symbols(env).constraints)
-    if not _assumptions_hold(v, solver, timeout_s, t0):
-        return None  # ``check`` reports it
-    return _concrete(rules, env, v, "random", runs, t0)
+    return v if _assumptions_hold(v, solver, timeout_s, t0) else None  # else ``check`` says
 
 
 @dataclass

@@ -21,17 +21,12 @@ CASE_S = 0.25  # a case's own try before it is split on the next step
 
 
 def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef, steps: list[list[z3.BoolRef]],
-             deadline: float) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+             deadline: float, fixed: tuple[z3.BoolRef, ...] = ()
+             ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
     """Is ``term`` satisfiable under ``constraints``? ``steps`` are the one-hot event choices
-    of the steps ``term`` depends on, in order. unsat when every case is; a model (of the
-    whole term, so that it decodes into events) when one case is satisfiable; unknown when
-    the deadline comes first."""
-    return _cases(constraints, term, steps, [], deadline)
-
-
-def _cases(constraints: list[z3.BoolRef], term: z3.BoolRef, steps: list[list[z3.BoolRef]],
-           fixed: list[z3.BoolRef], deadline: float
-           ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    of the steps ``term`` depends on, in order (``fixed``: the choices already substituted).
+    unsat when every case is; a model (of the whole term, so that it decodes into events)
+    when one case is satisfiable; unknown when the deadline comes first."""
     left = deadline - time.perf_counter()
     if left <= 0:
         return z3.unknown, None
@@ -46,7 +41,7 @@ def _cases(constraints: list[z3.BoolRef], term: z3.BoolRef, steps: list[list[z3.
                                                  for i, b in enumerate(choice)]))
         if z3.is_false(case):
             continue
-        r, m = _cases(constraints, case, rest, [*fixed, chosen], deadline)
+        r, m = by_cases(constraints, case, rest, deadline, (*fixed, chosen))
         if r != z3.unsat:
             return r, m
     return z3.unsat, None

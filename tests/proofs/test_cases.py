@@ -47,7 +47,7 @@ def test_a_violation_found_by_cases_decodes_and_replays(monkeypatch: pytest.Monk
     assert r == z3.sat and model is not None
     assert 0 in asked  # a whole case was asked
     params, events = bmc.decode(u, model, 3)
-    assert bmc.replay(u, "frozen-when-stopped", params, events, 3).replayed
+    assert bmc.replay(u.rules, u.env, "frozen-when-stopped", params, events, 3).replayed
 
 
 def test_every_case_unsat_proves_the_check(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from model.events import Run
 from model.registry import builtin
 from proofs import bmc
 from proofs.envelope import Envelope
-from proofs.fuzz.minimize import first_violation
+from proofs.fuzz.minimize import Counterexample, first_violation
 from proofs.hunt import RUNS, hunt
 from proofs.unroll import unroll
 
@@ -53,10 +53,10 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[str] = []
     real = bmc._concrete
 
-    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, how: str, runs: int,
-            t0: float) -> bmc.Verdict | None:
+    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, cx: Counterexample | None,
+            how: str, t0: float) -> bmc.Verdict | None:
         asked.append(how)
-        return real(rules, env, v, how, runs, t0)
+        return real(rules, env, v, cx, how, t0)
 
     monkeypatch.setattr(bmc, "_concrete", spy)
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
