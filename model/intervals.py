@@ -125,6 +125,11 @@ def tightened(v: z3.ExprRef, lo: int, hi: int) -> tuple[int, int]:
     return max(lo, iv[0]), min(hi, iv[1])
 
 
+def form(v: z3.ExprRef) -> Form:
+    """``v`` simplified to a sum of monomials, each with its bounds (memoised)."""
+    return _form(v.as_ast())
+
+
 def _bounds(v: z3.ExprRef) -> tuple[int, int] | None:
     """``term_interval(z3.simplify(v, som=True))``."""
     a = v.as_ast()

@@ -24,6 +24,7 @@ from model.events import Event, Run, depth_of
 from model.world import HostParams, Params
 from proofs.cases import by_cases
 from proofs.envelope import Envelope
+from proofs.floors import with_order_facts
 from proofs.fuzz import minimize
 from proofs.hunt import Disagreement, Found, hunt
 from proofs.induction import Inductor
@@ -207,6 +208,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # pass 2, proof: each check on its own, briefly on the shared solver, then by cases with
     # the rest of the budget (a fresh solver a case)
     stalled: int | None = None  # the first step whose checks the proof could not decide
+    facts_first = False  # whether the last check was decided with its order facts, not plain
     for k in range(u.env.depth + 1):
         todo = [s for s in sites if s.step == k and k not in settled]
         began = time.perf_counter()
@@ -216,13 +218,13 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
                 stalled = k
                 break
             v.queries += 1
-            r, model = _ask(solver, site.violated, min(QUICK_S, left))
+            r, model, facts_first = _quick(solver, site.violated, deadline, facts_first)
             if model is not None:
                 return _violated(u, v, model, k, t0)
             if r == z3.unsat:
                 continue
             r, model = by_cases(u.sym.constraints, site.violated,
-                                [sv.choice for sv in u.sym.steps[:k]], deadline)
+                                [sv.choice for sv in u.sym.steps[:k]], deadline, facts_first)
             if model is not None:
                 return _violated(u, v, model, k, t0)
             if r == z3.unknown:
@@ -285,6 +287,20 @@ def _hopeless(done: int, total: int, spent: float, left: float) -> bool:
     ``PACE_MARGIN`` times the time left. The step then stalls at once, with the verdict the
     deadline would give, instead of spending the rest of the budget to reach it."""
     return done >= PACE_AFTER and spent / done * (total - done) > PACE_MARGIN * left
+
+
+def _quick(solver: z3.Solver, term: z3.BoolRef, deadline: float, facts_first: bool
+           ) -> tuple[z3.CheckSatResult, z3.ModelRef | None, bool]:
+    """A check's brief tries, plain and with its divisions' order facts (``proofs.floors``),
+    in the order that decided the last check: the facts cost little where they help and a
+    lot where they do not (vcpus-agree), and a cell's checks are mostly of one kind."""
+    r, model = z3.unknown, None
+    for with_facts in (facts_first, not facts_first):
+        asked = with_order_facts(term) if with_facts else term
+        r, model = _ask(solver, asked, min(QUICK_S, deadline - time.perf_counter()))
+        if r != z3.unknown:
+            return r, model, with_facts
+    return r, model, facts_first
 
 
 def _ask(solver: z3.Solver, term: z3.BoolRef, seconds: float

@@ -14,6 +14,7 @@ import time
 
 import z3
 
+from proofs.floors import with_order_facts
 from proofs.query import on_own
 
 WHOLE_S = 1.0  # the whole check's own try: many are decided whole in a second or so
@@ -21,18 +22,20 @@ CASE_S = 0.25  # a case's own try before it is split on the next step
 
 
 def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef, steps: list[list[z3.BoolRef]],
-             deadline: float, fixed: tuple[z3.BoolRef, ...] = ()
+             deadline: float, facts: bool = False, fixed: tuple[z3.BoolRef, ...] = ()
              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
     """Is ``term`` satisfiable under ``constraints``? ``steps`` are the one-hot event choices
     of the steps ``term`` depends on, in order (``fixed``: the choices already substituted).
     unsat when every case is; a model (of the whole term, so that it decodes into events)
-    when one case is satisfiable; unknown when the deadline comes first."""
+    when one case is satisfiable; unknown when the deadline comes first. With ``facts``, each
+    question carries its divisions' order facts (``proofs.floors``)."""
     left = deadline - time.perf_counter()
     if left <= 0:
         return z3.unknown, None
-    r, _ = on_own(constraints, term, min(CASE_S if fixed else WHOLE_S, left) if steps else left)
+    asked = with_order_facts(term) if facts else term
+    r, _ = on_own(constraints, asked, min(CASE_S if fixed else WHOLE_S, left) if steps else left)
     if r == z3.sat:  # ask again with the case's events asserted, so that the model names them
-        return on_own([*constraints, *fixed], term, deadline - time.perf_counter())
+        return on_own([*constraints, *fixed], asked, deadline - time.perf_counter())
     if r == z3.unsat or not steps:
         return r, None
     choice, rest = steps[0], steps[1:]
@@ -41,7 +44,7 @@ def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef, steps: list[list[z
                                                  for i, b in enumerate(choice)]))
         if z3.is_false(case):
             continue
-        r, m = by_cases(constraints, case, rest, deadline, (*fixed, chosen))
+        r, m = by_cases(constraints, case, rest, deadline, facts, (*fixed, chosen))
         if r != z3.unsat:
             return r, m
     return z3.unsat, None
