@@ -93,10 +93,10 @@ def _undecided_from(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
         return (z3.unknown, None) if about_it(term) else real_ask(solver, term, seconds)
 
     def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef,
-                 steps: list[list[z3.BoolRef]], deadline: float
+                 steps: list[list[z3.BoolRef]], deadline: float, facts: bool = False
                  ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
         return (z3.unknown, None) if about_it(term) else real_cases(constraints, term, steps,
-                                                                     deadline)
+                                                                     deadline, facts)
 
     monkeypatch.setattr(bmc, "_ask", ask)
     monkeypatch.setattr(bmc, "by_cases", by_cases)
