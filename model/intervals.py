@@ -130,17 +130,28 @@ def form(v: z3.ExprRef) -> Form:
     return _form(v.as_ast())
 
 
+def difference(y: Form, x: Form) -> Form:
+    """``y - x``, like monomials cancelled."""
+    monos = dict(y[1])
+    return y[0] - x[0] + _add_into(monos, x, -1), monos
+
+
+def form_bounds(f: Form) -> tuple[int, int] | None:
+    """Bounds of a sum of monomials from its monomials' bounds (None when one is unknown)."""
+    const, monos = f
+    lo = hi = const
+    for c, iv in monos.values():
+        if iv is None:
+            return None
+        lo, hi = lo + min(c * iv[0], c * iv[1]), hi + max(c * iv[0], c * iv[1])
+    return lo, hi
+
+
 def _bounds(v: z3.ExprRef) -> tuple[int, int] | None:
     """``term_interval(z3.simplify(v, som=True))``."""
     a = v.as_ast()
     if _kind(a) in (z3.Z3_OP_ADD, z3.Z3_OP_SUB):
-        const, monos = _form(a)
-        lo = hi = const
-        for c, iv in monos.values():
-            if iv is None:
-                return None
-            lo, hi = lo + min(c * iv[0], c * iv[1]), hi + max(c * iv[0], c * iv[1])
-        return lo, hi
+        return form_bounds(_form(a))
     return term_interval(_simplified(a), _MEMO)
 
 
@@ -168,17 +179,9 @@ def _form(a: z3.Ast) -> Form:
         n = z3.Z3_get_app_num_args(_REF, a)
         const, first = _form(z3.Z3_get_app_arg(_REF, a, 0))
         monos = dict(first)
+        sign = 1 if k == z3.Z3_OP_ADD else -1
         for i in range(1, n):
-            c, ms = _form(z3.Z3_get_app_arg(_REF, a, i))
-            sign = 1 if k == z3.Z3_OP_ADD else -1
-            const += sign * c
-            for pp, (coeff, iv) in ms.items():
-                old = monos.get(pp)
-                total = sign * coeff + (0 if old is None else old[0])
-                if total:
-                    monos[pp] = (total, iv)
-                else:
-                    del monos[pp]
+            const += _add_into(monos, _form(z3.Z3_get_app_arg(_REF, a, i)), sign)
         form: Form = (const, monos)
     elif k is None or z3.Z3_get_app_num_args(_REF, a) == 0:  # a numeral or a variable
         monos = {}
@@ -187,6 +190,19 @@ def _form(a: z3.Ast) -> Form:
         form = _monomials(_simplified(a).as_ast())
     _FORMS[key] = (z3.ExprRef(a, _CTX), form)  # the term keeps its id while the entry lives
     return form
+
+
+def _add_into(monos: Monomials, f: Form, sign: int) -> int:
+    """Add ``sign`` times ``f``'s monomials to ``monos`` (those that cancel go); return
+    ``sign`` times its constant."""
+    for pp, (coeff, iv) in f[1].items():
+        old = monos.get(pp)
+        total = sign * coeff + (0 if old is None else old[0])
+        if total:
+            monos[pp] = (total, iv)
+        else:
+            del monos[pp]
+    return sign * f[0]
 
 
 def _monomials(a: z3.Ast) -> Form:

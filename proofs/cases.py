@@ -1,11 +1,11 @@
 """A hard check split by the events of its first steps, each case with its ``ite``s gone.
 
 A merged unrolling (``proofs.unroll``) makes every number an ``ite`` over the paths that reach
-its state, and z3's nonlinear engine can stall on one check of such numbers for longer than a
-cell's budget, while the same check with the first steps' events fixed takes a few hundredths
-of a second: the choice of step 1 is substituted, the term simplified, and each case is asked
-on its own; a case still undecided is split on step 2, and so on (qemu-tcg
-frozen-when-stopped, the 6 checks of step 5: undecided in 10 s each, 11.7 s together by cases).
+its state, and z3 can stall on one check of such numbers for longer than a cell's budget, while
+the same check with the first steps' events fixed takes a few hundredths of a second: the
+choice of step 1 is substituted, the term simplified, and each case is asked on its own; a case
+still undecided is split on step 2, and so on (qemu-tcg frozen-when-stopped, the 6 checks of
+step 5: undecided in 10 s each, 11.7 s together by cases).
 """
 
 from __future__ import annotations

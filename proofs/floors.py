@@ -14,49 +14,31 @@ from __future__ import annotations
 
 import z3
 
-from model.intervals import Form, form
+from model.intervals import Form, difference, form, form_bounds
+from proofs.query import each_app
 
 MAX_DIVISIONS = 48  # a question with more divisions by one constant gets no facts about them
 
 
 def divisions(term: z3.ExprRef) -> dict[int, list[z3.ArithRef]]:
-    """The subterms ``x / c`` of ``term`` with ``c`` a positive numeral, grouped by ``c``. (The
-    walk reads the AST through z3's C API: a z3py object for every node costs more.)"""
-    ctx = term.ctx
-    ref = ctx.ref()
+    """The subterms ``x / c`` of ``term`` with ``c`` a positive numeral, grouped by ``c``."""
+    ref = term.ctx.ref()
     found: dict[int, list[z3.ArithRef]] = {}
-    seen: set[int] = set()
-    stack = [term.as_ast()]
-    while stack:
-        a = stack.pop()
-        key = z3.Z3_get_ast_id(ref, a)
-        if key in seen or z3.Z3_get_ast_kind(ref, a) != z3.Z3_APP_AST:
+    for a in each_app(term):
+        if z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, a)) != z3.Z3_OP_IDIV:
             continue
-        seen.add(key)
-        n = z3.Z3_get_app_num_args(ref, a)
-        if z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, a)) == z3.Z3_OP_IDIV:
-            c = z3.Z3_get_app_arg(ref, a, 1)
-            if z3.Z3_get_ast_kind(ref, c) == z3.Z3_NUMERAL_AST:
-                divisor = int(z3.Z3_get_numeral_string(ref, c))
-                if divisor > 0:
-                    found.setdefault(divisor, []).append(z3.ArithRef(a, ctx))
-        stack.extend(z3.Z3_get_app_arg(ref, a, i) for i in range(n))
+        c = z3.Z3_get_app_arg(ref, a, 1)
+        if z3.Z3_get_ast_kind(ref, c) == z3.Z3_NUMERAL_AST:
+            divisor = int(z3.Z3_get_numeral_string(ref, c))
+            if divisor > 0:
+                found.setdefault(divisor, []).append(z3.ArithRef(a, term.ctx))
     return found
 
 
 def _at_most(x: Form, y: Form) -> bool:
-    """Whether the envelope's ranges alone show ``x <= y``: the least value of ``y - x``, its
-    like monomials cancelled, is not negative."""
-    (cx, mx), (cy, my) = x, y
-    least = cy - cx
-    for pp in mx.keys() | my.keys():
-        c = my.get(pp, (0, None))[0] - mx.get(pp, (0, None))[0]
-        if c:
-            iv = (my.get(pp) or mx[pp])[1]
-            if iv is None:
-                return False
-            least += min(c * iv[0], c * iv[1])
-    return least >= 0
+    """Whether the envelope's ranges alone show ``x <= y`` (like monomials cancelled)."""
+    iv = form_bounds(difference(y, x))
+    return iv is not None and iv[0] >= 0
 
 
 def order_facts(term: z3.ExprRef) -> list[z3.BoolRef]:

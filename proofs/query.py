@@ -9,6 +9,7 @@ hold of the real products everywhere, and the facts of one question are passed w
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import z3
 
@@ -73,20 +74,29 @@ class Query:
         return scoped(self.abstract, self.lin.lemmas + parts, left)[0] == z3.unsat
 
 
-def free_names(t: z3.ExprRef) -> frozenset[str]:
-    """The names of the unknowns in ``t`` (each shared subterm visited once)."""
-    out: set[str] = set()
+def each_app(t: z3.ExprRef) -> Iterator[z3.Ast]:
+    """Every application in ``t``, each shared subterm once. (The walk reads the AST through
+    z3's C API: a z3py object for every node costs more than the walk.)"""
+    ref = t.ctx.ref()
     seen: set[int] = set()
-    todo = [t]
+    todo = [t.as_ast()]
     while todo:
-        x = todo.pop()
-        if x.get_id() in seen:
+        a = todo.pop()
+        key = z3.Z3_get_ast_id(ref, a)
+        if key in seen or z3.Z3_get_ast_kind(ref, a) != z3.Z3_APP_AST:
             continue
-        seen.add(x.get_id())
-        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(x.decl().name())
-        todo.extend(x.children())
-    return frozenset(out)
+        seen.add(key)
+        yield a
+        todo.extend(z3.Z3_get_app_arg(ref, a, i) for i in range(z3.Z3_get_app_num_args(ref, a)))
+
+
+def free_names(t: z3.ExprRef) -> frozenset[str]:
+    """The names of the unknowns in ``t``."""
+    ref = t.ctx.ref()
+    return frozenset(
+        z3.ExprRef(a, t.ctx).decl().name() for a in each_app(t)
+        if z3.Z3_get_app_num_args(ref, a) == 0
+        and z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, a)) == z3.Z3_OP_UNINTERPRETED)
 
 
 def on_own(constraints: list[z3.BoolRef], term: z3.BoolRef, seconds: float
