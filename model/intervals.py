@@ -49,8 +49,9 @@ def _interval(t: z3.Ast, memo: Memo) -> tuple[int, int] | None:
         return VAR_BOUNDS.get(_name(decl))
     k = z3.Z3_get_decl_kind(_REF, decl)
     if k == z3.Z3_OP_ITE:
-        x = _ast_interval(z3.Z3_get_app_arg(_REF, t, 1), memo)
-        y = _ast_interval(z3.Z3_get_app_arg(_REF, t, 2), memo)
+        cond = z3.Z3_get_app_arg(_REF, t, 0)
+        x = _branch(cond, z3.Z3_get_app_arg(_REF, t, 1), True, memo)
+        y = _branch(cond, z3.Z3_get_app_arg(_REF, t, 2), False, memo)
         return None if x is None or y is None else (min(x[0], y[0]), max(x[1], y[1]))
     parts = [_ast_interval(z3.Z3_get_app_arg(_REF, t, i), memo) for i in range(nargs)]
     if any(p is None for p in parts):
@@ -80,6 +81,39 @@ def _interval(t: z3.Ast, memo: Memo) -> tuple[int, int] | None:
         if c > 0:
             return 0, d - 1
     return None
+
+
+def _branch(cond: z3.Ast, arm: z3.Ast, taken: bool, memo: Memo) -> tuple[int, int] | None:
+    """Bounds of an ``ite``'s arm, where the arm is the term its condition compares with a
+    numeral: ``MAX(0, x)`` is ``If(x <= 0, 0, x)``, never negative."""
+    iv = _ast_interval(arm, memo)
+    if iv is None or z3.Z3_get_ast_kind(_REF, cond) != z3.Z3_APP_AST:
+        return iv
+    k = z3.Z3_get_decl_kind(_REF, z3.Z3_get_app_decl(_REF, cond))
+    if k == z3.Z3_OP_NOT:
+        return _branch(z3.Z3_get_app_arg(_REF, cond, 0), arm, not taken, memo)
+    if k not in _RELATIONS or z3.Z3_get_app_num_args(_REF, cond) != 2:
+        return iv
+    lhs, rhs = z3.Z3_get_app_arg(_REF, cond, 0), z3.Z3_get_app_arg(_REF, cond, 1)
+    if z3.Z3_get_ast_kind(_REF, lhs) == z3.Z3_NUMERAL_AST:  # n <= x is x >= n
+        lhs, rhs, k = rhs, lhs, _FLIPPED[k]
+    if z3.Z3_get_ast_id(_REF, lhs) != z3.Z3_get_ast_id(_REF, arm) or \
+            z3.Z3_get_ast_kind(_REF, rhs) != z3.Z3_NUMERAL_AST:
+        return iv
+    n = int(z3.Z3_get_numeral_string(_REF, rhs))
+    lo, hi = _RELATIONS[k](n) if taken else _RELATIONS[_NEGATED[k]](n)
+    lo, hi = max(iv[0], lo), min(iv[1], hi)
+    return (lo, hi) if lo <= hi else iv  # an arm never taken keeps its own bounds
+
+
+#: the values of ``x`` for which ``x <op> n`` holds, as bounds (None: unbounded on that side)
+_INF = 1 << 512
+_RELATIONS = {z3.Z3_OP_LE: lambda n: (-_INF, n), z3.Z3_OP_LT: lambda n: (-_INF, n - 1),
+              z3.Z3_OP_GE: lambda n: (n, _INF), z3.Z3_OP_GT: lambda n: (n + 1, _INF)}
+_FLIPPED = {z3.Z3_OP_LE: z3.Z3_OP_GE, z3.Z3_OP_LT: z3.Z3_OP_GT, z3.Z3_OP_GE: z3.Z3_OP_LE,
+            z3.Z3_OP_GT: z3.Z3_OP_LT}
+_NEGATED = {z3.Z3_OP_LE: z3.Z3_OP_GT, z3.Z3_OP_LT: z3.Z3_OP_GE, z3.Z3_OP_GE: z3.Z3_OP_LT,
+            z3.Z3_OP_GT: z3.Z3_OP_LE}
 
 
 def _name(decl: z3.FuncDecl) -> str:

@@ -156,7 +156,8 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     """Decide ``prop`` for the unrolled rule set within its depth. ``random_runs`` random
     concrete runs look for a counterexample before the solver does; ``fuzz_examples``
     Hypothesis examples look for one when the solver cannot decide. With ``inductor``, a
-    property no search refutes is first tried by induction, for every depth.
+    property the random runs do not refute is first tried by induction, for every depth; the
+    solver's search and bounded proof follow only if it does not close.
 
     The proof goes step by step, and the checks of step k are those of a depth-k unrolling
     (later steps cannot change them). So when it stalls at step k, with ``deepen`` the
@@ -174,13 +175,25 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # pass 0, random concrete runs: the bugs that are common are found in milliseconds
     if random_runs and (found := _hunted(u.rules, u.env, v, random_runs, t0)):
         return found
+    # pass 1, induction: a proof for every depth replaces the bounded one, and it needs no
+    # search (its horizon holds every history of the envelope's depth)
+    if inductor is not None:
+        found = inductor.prove(prop, max(1.0, deadline - time.perf_counter()))
+        v.queries += found.queries
+        if found.proved:
+            v.unbounded, v.reason = True, found.reason
+            deadline = time.perf_counter() + timeout_s  # the witness below gets its own time
+            sites = []
+        else:  # the bounded passes get the whole budget, as without the induction
+            v.reason = f"induction did not close ({found.reason}); "
+            deadline = time.perf_counter() + timeout_s
     probe = z3.Solver()
     probe.add(u.sym.constraints)
     f_probe = min(max(u.env.fmin_hz, PROBE_HZ), u.env.fmax_hz)
     probe.add([h.freq.v == f_probe for h in u.sym.params.hosts if h.freq.symbolic])
     settled: set[int] = set()  # steps whose checks the exact search already proved
-    search_end = t0 + SEARCH_SHARE * timeout_s
-    # pass 1, search: one query a step (any check of that step violated?), first with one
+    search_end = deadline - (1 - SEARCH_SHARE) * timeout_s
+    # pass 2, search: one query a step (any check of that step violated?), first with one
     # frequency for all hosts (linear, fast), then exact; a model of either is a real
     # counterexample, so its replay must show the violation
     for k in range(u.env.depth + 1):
@@ -195,17 +208,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
                 return _violated(u, v, model, k, t0)
             if r == z3.unsat and sol is solver:
                 settled.add(k)  # the exact search proved every check of this step
-    # pass 1b, induction: a proof for every depth replaces the bounded one
-    if inductor is not None:
-        found = inductor.prove(prop, max(1.0, deadline - time.perf_counter()))
-        v.queries += found.queries
-        if found.proved:
-            v.unbounded, v.reason = True, found.reason
-            deadline = time.perf_counter() + timeout_s  # the witness below gets its own time
-            sites = []
-        else:
-            v.reason = f"induction did not close ({found.reason}); "
-    # pass 2, proof: each check on its own, briefly on the shared solver, then by cases with
+    # pass 3, proof: each check on its own, briefly on the shared solver, then by cases with
     # the rest of the budget (a fresh solver a case)
     stalled: int | None = None  # the first step whose checks the proof could not decide
     facts_first = False  # whether the last check was decided with its order facts, not plain
@@ -334,7 +337,8 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     counterexample was found there) is reported ``proved`` to the deepest depth whose every
     check the solver decided (``depth`` says it; ``reason`` says where it stopped).
     With ``induction_s`` > 0, an invariant is searched for (that long at most, once per rule
-    set and envelope) and each property no search refutes is tried by induction first."""
+    set and envelope) and each property the random runs do not refute is tried by induction
+    first."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for p in props:
         extra = rules.assume.get(p, {}) if use_assumptions else {}

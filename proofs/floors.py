@@ -15,7 +15,7 @@ from __future__ import annotations
 import z3
 
 from model.intervals import Form, difference, form, form_bounds
-from proofs.query import each_app
+from proofs.terms import each_app
 
 MAX_DIVISIONS = 48  # a question with more divisions by one constant gets no facts about them
 

@@ -32,6 +32,7 @@ from properties.monitor import Check
 
 GUIDED_RUNS = 20  # concrete runs along the route to a control state random runs missed
 SPLIT_AFTER_S = 0.4  # a question about many candidates that takes longer is split in two
+ABSTRACT_FIRST_S = 1.0  # for the growing bounds, through the linear abstraction
 WIDE = 1 << 130  # bounds of an unknown mathematical integer in a generic state
 
 
@@ -243,10 +244,25 @@ def _sieve(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
 def _survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
                cands: list[Candidate], deadline: float, query_s: float
                ) -> list[Candidate] | None:
+    """The candidates that hold after ``tr`` from a state where ``facts`` hold (None if the
+    budget ran out). The bounds that grow with time go their own way: each needs a product's
+    bounds (``freq * duration <= fmax * duration``), which the linear abstraction shows in
+    milliseconds and the exact solver in seconds, if at all; asked together with the other
+    candidates, they made the whole question stall."""
+    grows = [c for c in cands if c.kind == "bound"]
+    rest = _exact_survivors(inv, s, facts, tr, [c for c in cands if c.kind != "bound"],
+                            deadline, query_s)
+    kept = _bound_survivors(inv, s, facts, tr, grows, deadline, query_s)
+    if rest is None or kept is None:
+        return None
+    return [c for c in cands if c in rest or c in kept]
+
+
+def _exact_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
+                     cands: list[Candidate], deadline: float, query_s: float
+                     ) -> list[Candidate] | None:
     """Ask whether all hold; drop what a model refutes; split what the solver cannot decide
-    (a candidate undecided on its own is dropped: the invariant only gets weaker). Bounds that
-    grow with time need the abstraction, which a single candidate gets when the exact solver
-    cannot tell."""
+    (a candidate undecided on its own is dropped: the invariant only gets weaker)."""
     todo = list(cands)
     while todo:
         terms = [tr.term(c, inv.horizon) for c in todo]
@@ -268,10 +284,38 @@ def _survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition
             inv.log.append((todo[0], tr, "undecided"))
             return []
         half = len(todo) // 2
-        first = _survivors(inv, s, facts, tr, todo[:half], deadline, query_s)
-        second = _survivors(inv, s, facts, tr, todo[half:], deadline, query_s)
+        first = _exact_survivors(inv, s, facts, tr, todo[:half], deadline, query_s)
+        second = _exact_survivors(inv, s, facts, tr, todo[half:], deadline, query_s)
         return None if first is None or second is None else first + second
     return todo
+
+
+def _bound_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
+                     cands: list[Candidate], deadline: float, query_s: float
+                     ) -> list[Candidate] | None:
+    """The growing bounds that hold after ``tr``: all at once through the abstraction, else
+    each on its own, the abstraction first."""
+    if not cands:
+        return []
+    terms = [tr.term(c, inv.horizon) for c in cands]
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return None
+    inv.queries += 1
+    if s.abstract_unsat(facts, z3.Not(z3.And(terms)), min(ABSTRACT_FIRST_S, left)):
+        return cands
+    kept = []
+    for c, t in zip(cands, terms, strict=True):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return None
+        inv.queries += 1
+        r = s.check(facts, z3.Not(t), min(query_s, left), abstract_first=True)[0]
+        if r == z3.unsat:
+            kept.append(c)
+        else:
+            inv.log.append((c, tr, "refuted" if r == z3.sat else "undecided"))
+    return kept
 
 
 def describe(inv: Invariant) -> dict[str, list[str]]:

@@ -3,13 +3,16 @@ are never passes, and engines that disagree are reported as a tool error."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import z3
 
 from model.registry import builtin
 from proofs import bmc
 from proofs.envelope import Envelope
-from proofs.query import free_names
+from proofs.induction import Outcome
+from proofs.terms import free_names
 from proofs.unroll import unroll
 
 
@@ -131,3 +134,25 @@ def test_a_step_out_of_reach_stalls_before_the_deadline() -> None:
     assert bmc._hopeless(done, done + over, float(done), left)
     assert not bmc._hopeless(done, done + over - 2, float(done), left)  # within reach
     assert not bmc._hopeless(done - 1, done + 10 * over, float(done), left)  # too few to judge
+
+
+class _SlowFailingInduction:
+    """An induction that does not close, after longer than the cell's whole budget (a search
+    for an invariant that ran out of time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.asked = seconds, 0
+
+    def prove(self, prop: str, timeout_s: float) -> Outcome:
+        self.asked += 1
+        time.sleep(self.seconds)
+        return Outcome(False, "no invariant within the budget", self.seconds)
+
+
+def test_an_induction_that_does_not_close_leaves_the_bounded_passes_their_budget() -> None:
+    u = unroll(builtin("seed-corrected"), Envelope(depth=3))
+    ind = _SlowFailingInduction(seconds=2.5)
+    v = bmc.check(u, "frozen-when-stopped", 2.0, inductor=ind)  # type: ignore[arg-type]
+    assert ind.asked == 1
+    assert v.verdict == bmc.PROVED and v.depth == 3 and not v.unbounded
+    assert v.reason.startswith("induction did not close (no invariant within the budget)")

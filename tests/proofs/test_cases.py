@@ -10,7 +10,7 @@ import z3
 from model.registry import builtin
 from proofs import bmc, cases
 from proofs.envelope import Envelope
-from proofs.query import free_names
+from proofs.terms import free_names
 from proofs.unroll import Unrolling, unroll
 
 

@@ -10,7 +10,8 @@ import z3
 from model.registry import builtin
 from proofs import bmc, floors
 from proofs.envelope import Envelope
-from proofs.query import free_names, on_own
+from proofs.query import on_own
+from proofs.terms import free_names
 from proofs.unroll import unroll
 
 
