@@ -106,7 +106,7 @@ def _branch(cond: z3.Ast, arm: z3.Ast, taken: bool, memo: Memo) -> tuple[int, in
     return (lo, hi) if lo <= hi else iv  # an arm never taken keeps its own bounds
 
 
-#: the values of ``x`` for which ``x <op> n`` holds, as bounds (None: unbounded on that side)
+#: the values of ``x`` for which ``x <op> n`` holds, as bounds (``_INF``: unbounded that side)
 _INF = 1 << 512
 _RELATIONS = {z3.Z3_OP_LE: lambda n: (-_INF, n), z3.Z3_OP_LT: lambda n: (-_INF, n - 1),
               z3.Z3_OP_GE: lambda n: (n, _INF), z3.Z3_OP_GT: lambda n: (n + 1, _INF)}
