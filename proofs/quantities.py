@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from model.api import PAUSED, RESTORE_VM, RUNNING
+from model.api import PAUSED, RUNNING
 from model.domain import U64, Bool, Int, Num, SymbolicBranch, collect_obligations
+from model.events import Cont, LoadVM
 from model.structure import PLAIN, clone
 from model.world import Path, RuleError, World, WorldState
 from properties.predicates import as_int
@@ -58,12 +59,15 @@ def _read_now(world: World, path: Path) -> list[Num]:
 
 
 def _restore(world: World, name: str) -> Callable[[Path], list[Num]]:
+    """What the guest reads once snapshot ``name`` is loaded, at once, and it runs again: the
+    world's own ``loadvm`` (then ``cont`` if it left the guest paused), so the hooks run in the
+    order and run states the events give them."""
     def act(path: Path) -> list[Num]:
-        proc = path.ws.vm
-        if proc.state == RUNNING:
-            world._hook(path, proc, "stop", RESTORE_VM)
-        world._hook(path, proc, "post_load", path.ws.snapshots[name].record)
-        return world._resume(path, "what-if")
+        path = world.step(path, LoadVM(name, Int(0)))[0]  # a symbolic refusal forks off
+        if path.ws.vm.state != RUNNING:
+            path = world.step(path, Cont())[0]
+        assert path.ws.ghost.last is not None  # every resume ends with a read
+        return path.ws.ghost.last
     return act
 
 
