@@ -182,11 +182,11 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         v.queries += found.queries
         if found.proved:
             v.unbounded, v.reason = True, found.reason
-            deadline = time.perf_counter() + timeout_s  # the witness below gets its own time
             sites = []
-        else:  # the bounded passes get the whole budget, as without the induction
+        else:
             v.reason = f"induction did not close ({found.reason}); "
-            deadline = time.perf_counter() + timeout_s
+        # what follows (the witness, or the bounded passes) gets the whole budget again
+        deadline = time.perf_counter() + timeout_s
     probe = z3.Solver()
     probe.add(u.sym.constraints)
     f_probe = min(max(u.env.fmin_hz, PROBE_HZ), u.env.fmax_hz)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.api import PAUSED, RUNNING
-from model.domain import U64, Bool, Int, Num, SymbolicBranch, collect_obligations
+from model.domain import Bool, Int, Num, SymbolicBranch, collect_obligations
 from model.events import Cont, LoadVM
 from model.structure import PLAIN, clone
 from model.world import Path, RuleError, World, WorldState
@@ -53,11 +53,6 @@ def _what_if(world: World, ws: WorldState, act: Callable[[Path], list[Num]]) -> 
         return None
 
 
-def _read_now(world: World, path: Path) -> list[Num]:
-    vm = world._vm(path, path.ws.vm)
-    return [path.ws.vm.rules.read_tb(vm, cpu).convert(U64) for cpu in path.ws.vm.cpus]
-
-
 def _restore(world: World, name: str) -> Callable[[Path], list[Num]]:
     """What the guest reads once snapshot ``name`` is loaded, at once, and it runs again: the
     world's own ``loadvm`` (then ``cont`` if it left the guest paused), so the hooks run in the
@@ -84,7 +79,7 @@ def quantities(world: World, ws: WorldState) -> Values:
     out["host.realtime"] = as_int(ws.t + host.skew)
     out["host.monotonic"] = as_int(ws.t + host.mono0)
     groups: list[tuple[str, list[Num] | None]] = [
-        ("tb_now", _what_if(world, ws, lambda p: _read_now(world, p)))]
+        ("tb_now", _what_if(world, ws, lambda p: world._read(p, "what-if")))]
     if ws.vm.state == PAUSED:
         groups.append(("tb_resume", _what_if(world, ws, lambda p: world._resume(p, "what-if"))))
     for s in ws.snapshots:
