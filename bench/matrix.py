@@ -31,6 +31,7 @@ def main() -> None:
             props.append(r["property"])
         cell = f"{r['verdict']}" + (f"@{r['depth']}" if r["verdict"] == "proved" and
                                     r["depth"] < int(depth) else "")
+        cell += " (all)" if r.get("unbounded") else ""
         cell += f" {r['seconds']:.2f} s" + (" (fuzz)" if r.get("found_by") == "fuzz" else "")
         rows.setdefault(r["variant"], {})[r["property"]] = cell
     lines = [f"# Verdict matrix, depth {depth}, timeout {timeout} s a cell, 2 worker processes",

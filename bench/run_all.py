@@ -12,6 +12,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 for script, args in (("encoding.py", ["30"]), ("matrix.py", ["4", "20"]),
                      ("fuzz_vs_smt.py", []), ("hunt.py", []),
-                     ("induction.py", ["60"]), ("floors.py", [])):
+                     ("induction.py", ["200"]), ("floors.py", [])):
     print(f"== bench/{script}", flush=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], check=True, cwd=ROOT)

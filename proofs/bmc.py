@@ -32,6 +32,7 @@ from proofs.query import scoped
 from proofs.unroll import Unrolling, symbols, tolerances, unroll
 
 QUICK_S = 0.3  # first, brief try of each exact query
+INDUCE_AFTER_S = 4.0  # a bounded proof not done after this long pauses for the induction
 SEARCH_S = 2.0  # the search pass's budget for one step's query, per solver
 SEARCH_SHARE = 0.3  # the search pass's part of a cell's budget: the proof pass gets the rest
 SEARCH_EXACT_UPTO = 3  # deeper steps are searched with the linear probe only (z3's nonlinear
@@ -151,13 +152,16 @@ def _concrete(rules: type[RuleSet], env: Envelope, v: Verdict,
 
 
 def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int = 0,
-          inductor: Inductor | None = None, random_runs: int = 0, deepen: bool = False
-          ) -> Verdict:
+          inductor: Inductor | None = None, random_runs: int = 0, deepen: bool = False,
+          induction_first: bool = False) -> Verdict:
     """Decide ``prop`` for the unrolled rule set within its depth. ``random_runs`` random
     concrete runs look for a counterexample before the solver does; ``fuzz_examples``
     Hypothesis examples look for one when the solver cannot decide. With ``inductor``, a
-    property the random runs do not refute is first tried by induction, for every depth; the
-    solver's search and bounded proof follow only if it does not close.
+    bounded proof not done within ``INDUCE_AFTER_S`` (or stalled before) pauses for the
+    induction, whose proof for every depth replaces it; the cells that are quickly proved or
+    refuted never pay for the invariant's search. With ``induction_first`` too (or once the
+    rule set's invariant is known), the induction comes before the search and the bounded
+    proof, which follow, with their whole budget, only if it does not close.
 
     The proof goes step by step, and the checks of step k are those of a depth-k unrolling
     (later steps cannot change them). So when it stalls at step k, with ``deepen`` the
@@ -177,14 +181,15 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         return found
     # pass 1, induction: a proof for every depth replaces the bounded one, and it needs no
     # search (its horizon holds every history of the envelope's depth)
-    if inductor is not None:
-        found = inductor.prove(prop, max(1.0, deadline - time.perf_counter()))
-        v.queries += found.queries
-        if found.proved:
-            v.unbounded, v.reason = True, found.reason
+    induced = inductor is not None and (induction_first or inductor.ready)
+    if induced:
+        ind = inductor.prove(prop, max(1.0, deadline - time.perf_counter()))  # type: ignore
+        v.queries += ind.queries
+        if ind.proved:
+            v.unbounded, v.reason = True, ind.reason
             sites = []
         else:
-            v.reason = f"induction did not close ({found.reason}); "
+            v.reason = f"induction did not close ({ind.reason}); "
         # what follows (the witness, or the bounded passes) gets the whole budget again
         deadline = time.perf_counter() + timeout_s
     probe = z3.Solver()
@@ -209,32 +214,28 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
             if r == z3.unsat and sol is solver:
                 settled.add(k)  # the exact search proved every check of this step
     # pass 3, proof: each check on its own, briefly on the shared solver, then by cases with
-    # the rest of the budget (a fresh solver a case)
-    stalled: int | None = None  # the first step whose checks the proof could not decide
-    facts_first = False  # whether the last check was decided with its order facts, not plain
-    for k in range(u.env.depth + 1):
-        todo = [s for s in sites if s.step == k and k not in settled]
+    # the rest of the budget (a fresh solver a case); a proof still going after
+    # INDUCE_AFTER_S, or stalled, pauses for the induction (if it was not tried first), whose
+    # proof for every depth would replace it
+    proof = _Proof(u, solver, [s for s in sites if s.step not in settled], deadline)
+    pause = (proof.began + INDUCE_AFTER_S if inductor is not None and not induced
+             else float("inf"))
+    status = proof.run(pause)
+    if status in (_PAUSED, _STALLED) and pause < float("inf"):
         began = time.perf_counter()
-        for i, site in enumerate(todo):
-            left = deadline - time.perf_counter()
-            if left <= 0 or _hopeless(i, len(todo), time.perf_counter() - began, left):
-                stalled = k
-                break
-            v.queries += 1
-            r, model, facts_first = _quick(solver, site.violated, deadline, facts_first)
-            if model is not None:
-                return _violated(u, v, model, k, t0)
-            if r == z3.unsat:
-                continue
-            r, model = by_cases(u.sym.constraints, site.violated,
-                                [sv.choice for sv in u.sym.steps[:k]], deadline, facts_first)
-            if model is not None:
-                return _violated(u, v, model, k, t0)
-            if r == z3.unknown:
-                stalled = k
-                break
-        if stalled is not None:
-            break
+        ind = inductor.prove(prop, timeout_s)  # type: ignore[union-attr]
+        v.queries += ind.queries
+        if ind.proved:
+            v.unbounded, v.reason, status = True, ind.reason, _DONE
+        else:
+            v.reason = f"induction did not close ({ind.reason}); "
+            proof.postpone(time.perf_counter() - began)  # the bounded proof keeps its budget
+            if status == _PAUSED:
+                status = proof.run(float("inf"))
+    v.queries += proof.queries
+    if proof.model is not None:
+        return _violated(u, v, proof.model, proof.k, t0)
+    stalled = proof.k if status == _STALLED else None
     # an undecided property: Hypothesis (a fixed seed) searches the concrete engine for a
     # counterexample the solver missed; a proof needs no such search, so it comes last
     if stalled is not None and fuzz_examples and (
@@ -269,6 +270,61 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         v.verdict, v.reason = VACUOUS, "the property's situation is unreachable within the depth"
     v.seconds = time.perf_counter() - t0
     return v
+
+
+_DONE, _PAUSED, _STALLED, _VIOLATED = "done", "paused", "stalled", "violated"
+
+
+@dataclass
+class _Proof:
+    """The bounded proof (pass 3), step by step and check by check, able to pause at a given
+    instant and resume where it was (the induction runs in the pause)."""
+
+    u: Unrolling
+    solver: z3.Solver
+    sites: list[Any]  # the checks left to prove
+    deadline: float
+    k: int = 0  # the step being proved
+    i: int = 0  # its next check
+    began: float = field(default_factory=time.perf_counter)  # when step k began
+    facts_first: bool = False  # whether the last check was decided with its order facts
+    queries: int = 0
+    model: z3.ModelRef | None = None  # a counterexample, at step k
+
+    def postpone(self, seconds: float) -> None:
+        """A pause of ``seconds`` does not count against the proof's budget or pace."""
+        self.deadline += seconds
+        self.began += seconds
+
+    def run(self, pause: float) -> str:
+        """Go on until done, a counterexample, a stall (deadline, or a pace that cannot
+        finish) or ``pause``, whichever first."""
+        while self.k <= self.u.env.depth:
+            todo = [s for s in self.sites if s.step == self.k]
+            while self.i < len(todo):
+                now = time.perf_counter()
+                if now >= pause:
+                    return _PAUSED
+                left = self.deadline - now
+                if left <= 0 or _hopeless(self.i, len(todo), now - self.began, left):
+                    return _STALLED
+                self.queries += 1
+                until = min(self.deadline, pause)
+                r, self.model, self.facts_first = _quick(
+                    self.solver, todo[self.i].violated, until, self.facts_first)
+                if r == z3.unknown:
+                    r, self.model = by_cases(self.u.sym.constraints, todo[self.i].violated,
+                                             [sv.choice for sv in self.u.sym.steps[:self.k]],
+                                             until, self.facts_first)
+                if self.model is not None:
+                    return _VIOLATED
+                if r == z3.unknown:
+                    if time.perf_counter() >= pause:
+                        return _PAUSED  # asked again after the pause, with the time left
+                    return _STALLED
+                self.i += 1
+            self.k, self.i, self.began = self.k + 1, 0, time.perf_counter()
+        return _DONE
 
 
 def _assumptions_hold(v: Verdict, solver: z3.Solver, timeout_s: float, t0: float) -> bool:
@@ -329,16 +385,18 @@ def _violated(u: Unrolling, v: Verdict, model: z3.ModelRef, step: int, t0: float
 def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
                 timeout_s: float = 20.0, use_assumptions: bool = False,
                 fuzz_examples: int = 0, deepen: bool = False,
-                induction_s: float = 0.0, random_runs: int = 0) -> list[Verdict]:
+                induction_s: float = 0.0, random_runs: int = 0, induction_first: bool = False
+                ) -> list[Verdict]:
     """Each property's verdict; the rule set is unrolled once per distinct envelope (a cell
     may declare assumptions, e.g. the seed's synchronised clocks, when ``use_assumptions``).
 
     With ``deepen``, a property the solver cannot decide at the full depth (and for which no
     counterexample was found there) is reported ``proved`` to the deepest depth whose every
     check the solver decided (``depth`` says it; ``reason`` says where it stopped).
-    With ``induction_s`` > 0, an invariant is searched for (that long at most, once per rule
-    set and envelope) and each property the random runs do not refute is tried by induction
-    first."""
+    With ``induction_s`` > 0, a property whose bounded proof is slow is tried by induction
+    (``check``), with an invariant searched for that long at most, once per rule set,
+    envelope and worker; with ``induction_first``, every property the random runs do not
+    refute is."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for p in props:
         extra = rules.assume.get(p, {}) if use_assumptions else {}
@@ -346,7 +404,7 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     found: dict[str, Verdict] = {}
     for extra, group in groups.items():
         cell_env = replace(env, **dict(extra)) if extra else env
-        inductor = Inductor(rules, cell_env, induction_s) if induction_s > 0 else None
+        inductor = _work(rules, cell_env).inductor(induction_s) if induction_s > 0 else None
         for p in group:
             t0 = time.perf_counter()
             v = _hunted_first(rules, p, cell_env, timeout_s, random_runs) if random_runs \
@@ -354,7 +412,7 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
             if v is None:
                 hunting = time.perf_counter() - t0  # the runs count in the cell's time
                 v = check(_work(rules, cell_env).unrolled(), p, timeout_s, fuzz_examples,
-                          inductor, random_runs, deepen)
+                          inductor, random_runs, deepen, induction_first)
                 v.seconds += hunting
             v.assumptions = cell_env.default_assumptions()
             found[p] = v
@@ -387,11 +445,18 @@ class _Work:
     env: Envelope
     unrolling: Unrolling | None = None
     hunts: dict[tuple[str, int], Found] = field(default_factory=dict)
+    inductors: dict[float, Inductor] = field(default_factory=dict)  # by search budget
 
     def unrolled(self) -> Unrolling:
         if self.unrolling is None:
             self.unrolling = unroll(self.rules, self.env)
         return self.unrolling
+
+    def inductor(self, budget_s: float) -> Inductor:
+        """The rule set's induction, its invariant searched for once a worker."""
+        if budget_s not in self.inductors:
+            self.inductors[budget_s] = Inductor(self.rules, self.env, budget_s)
+        return self.inductors[budget_s]
 
     def hunted(self, prop: str, runs: int) -> Found:
         if (prop, runs) not in self.hunts:

@@ -44,6 +44,11 @@ class Inductor:
     houdini_s: float = 0.0
     _queries: dict[int, Query] = field(default_factory=dict)
 
+    @property
+    def ready(self) -> bool:
+        """Whether the invariant was searched for and found (an induction then costs little)."""
+        return self.tried and self.invariant is not None
+
     def prove(self, prop: str, timeout_s: float) -> Outcome:
         t0 = time.perf_counter()
         if not self.tried:

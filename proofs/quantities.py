@@ -94,7 +94,8 @@ def quantities(world: World, ws: WorldState) -> Values:
 class Candidate:
     """One conjecture about the states of one control key: ``a <op> b + k`` or a bound."""
 
-    kind: str  # "eq", "le" (a <= b + k), "const" (a == k), "ge0", "bound"
+    kind: str  # "eq", "le" (a <= b + k), "const" (a == k), "ge0", "bound", and of a sum:
+    # "sum0" (a + b >= 0), "sumbound" (a + b <= the growing bound)
     a: str
     b: str = ""
     k: int = 0
@@ -110,6 +111,10 @@ class Candidate:
             return a == self.k
         if self.kind == "ge0":
             return a >= 0
+        if self.kind == "sum0":
+            return a + q[self.b] >= 0
+        if self.kind == "sumbound":
+            return a + q[self.b] <= growth
         return a <= growth  # "bound"
 
     def __str__(self) -> str:
@@ -121,11 +126,16 @@ class Candidate:
             return f"{self.a} == {self.k}"
         if self.kind == "ge0":
             return f"{self.a} >= 0"
+        if self.kind == "sum0":
+            return f"{self.a} + {self.b} >= 0"
+        if self.kind == "sumbound":
+            return f"{self.a} + {self.b} <= B + R*t + E*n"
         return f"{self.a} <= B + R*t + E*n"
 
 
 #: quantities the parameters and the time fix: facts among them alone follow from the envelope
 ENVIRONMENT = frozenset({"t", "f_g", "host.freq", "host.realtime", "host.monotonic"})
+CLOCKS = ("host.monotonic", "host.realtime")  # what a rule may keep an offset from
 
 
 def candidates(generic: Values, first: Values | None, granularity: int) -> list[Candidate]:
@@ -139,6 +149,10 @@ def candidates(generic: Values, first: Values | None, granularity: int) -> list[
             out.append(Candidate("const", a, k=int(first[a].v)))
         if generic[a].lo < 0 and not env_a:
             out.append(Candidate("ge0", a))
+            # an offset from a clock: their sum is a clock of its own, which never goes below
+            # 0 nor past the bound (QEMU's virtual clock, cpu_clock_offset + CLOCK_MONOTONIC)
+            out += [Candidate(k, a, b) for b in CLOCKS if b in generic
+                    for k in ("sum0", "sumbound")]
         if not env_a:
             out.append(Candidate("bound", a))
         for b in names[i + 1:]:

@@ -14,6 +14,8 @@ from typing import Any
 
 from tbcheck.errors import UsageError
 
+INDUCTION_S = 20.0  # the invariant search's default budget (seed-corrected's: 7 s alone)
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", action="append", default=[], metavar="NAME",
@@ -51,9 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-deepen", action="store_true",
                    help="report unknown instead of proving an undecided property depth by "
                         "depth (a proof to a smaller depth is marked with its depth)")
-    p.add_argument("--induction", type=float, default=0.0, metavar="S",
-                   help="search up to S s per rule set for an inductive invariant, and prove "
-                        "each property it carries for every depth (default 0: off)")
+    p.add_argument("--induction", type=float, default=INDUCTION_S, metavar="S",
+                   help="when a bounded proof is not done within a few seconds, search up to "
+                        "S s (once a rule set and worker) for an inductive invariant and prove "
+                        f"the property for every depth with it (default {INDUCTION_S:g}; 0: off)")
+    p.add_argument("--induction-first", action="store_true",
+                   help="search for the invariant first and try every property by induction "
+                        "before the bounded passes (one rule set a worker)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--junit", metavar="PATH", help="also write JUnit XML, one case a cell")
     p.add_argument("--explain", action="store_true",
@@ -88,14 +94,14 @@ def run(args: argparse.Namespace) -> int:
     jobs = [("builtin", n) for n in names] + jobs
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
-    # one cell a job, so that the slow cells spread over the workers; with --induction, one
-    # rule set a job, so that its invariant is searched for once
+    # one cell a job, so that the slow cells spread over the workers; with --induction-first,
+    # one rule set a job, so that its invariant is searched for once
     cells = [(kind, ref, ps) for kind, ref in jobs
-             for ps in ([props] if args.induction else [[p] for p in props])]
+             for ps in ([props] if args.induction_first else [[p] for p in props])]
     with ProcessPoolExecutor(max_workers=min(args.jobs, len(cells) or 1)) as pool:
         futs = {pool.submit(_prove_one, kind, ref, ps, env, args.timeout,
                             args.fuzz_examples, not args.no_deepen,
-                            args.induction, args.random_runs): ref
+                            args.induction, args.random_runs, args.induction_first): ref
                 for kind, ref, ps in cells}
         for fut in as_completed(futs):
             got = fut.result()
@@ -129,7 +135,8 @@ _LOADED: dict[tuple[str, str], Any] = {}  # in a worker: the rule sets loaded so
 
 def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
                fuzz_examples: int, deepen: bool, induction_s: float = 0.0,
-               random_runs: int = 0) -> list[dict[str, Any]] | str:
+               random_runs: int = 0, induction_first: bool = False
+               ) -> list[dict[str, Any]] | str:
     """In a worker: load the rule set (once a worker), decide each property (the worker keeps
     the last unrolling for the rule set's next cell)."""
     from proofs.bmc import check_rules
@@ -146,7 +153,8 @@ def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
     out = []
     for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
                          fuzz_examples=fuzz_examples, deepen=deepen,
-                         induction_s=induction_s, random_runs=random_runs):
+                         induction_s=induction_s, random_runs=random_runs,
+                         induction_first=induction_first):
         rec = verdict_record(v)
         rec["ref"], rec["declared"] = ref, declared.get(v.prop)
         out.append(rec)

@@ -136,23 +136,58 @@ def test_a_step_out_of_reach_stalls_before_the_deadline() -> None:
     assert not bmc._hopeless(done - 1, done + 10 * over, float(done), left)  # too few to judge
 
 
-class _SlowFailingInduction:
-    """An induction that does not close, after longer than the cell's whole budget (a search
-    for an invariant that ran out of time)."""
+class _StandInInduction:
+    """An induction that takes ``seconds`` and closes or not, counting how often it is asked."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.asked = seconds, 0
+    ready = False  # no invariant found yet: only --induction-first asks before the proof
+
+    def __init__(self, seconds: float, closes: bool) -> None:
+        self.seconds, self.closes, self.asked = seconds, closes, 0
 
     def prove(self, prop: str, timeout_s: float) -> Outcome:
         self.asked += 1
         time.sleep(self.seconds)
-        return Outcome(False, "no invariant within the budget", self.seconds)
+        why = "stand-in invariant" if self.closes else "no invariant within the budget"
+        return Outcome(self.closes, why, self.seconds)
 
 
 def test_an_induction_that_does_not_close_leaves_the_bounded_passes_their_budget() -> None:
     u = unroll(builtin("seed-corrected"), Envelope(depth=3))
-    ind = _SlowFailingInduction(seconds=2.5)
-    v = bmc.check(u, "frozen-when-stopped", 2.0, inductor=ind)  # type: ignore[arg-type]
+    ind = _StandInInduction(seconds=2.5, closes=False)  # longer than the cell's budget
+    v = bmc.check(u, "frozen-when-stopped", 2.0, inductor=ind,  # type: ignore[arg-type]
+                  induction_first=True)
     assert ind.asked == 1
     assert v.verdict == bmc.PROVED and v.depth == 3 and not v.unbounded
     assert v.reason.startswith("induction did not close (no invariant within the budget)")
+
+
+def test_a_bounded_proof_done_before_the_pause_never_pays_for_the_induction(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 1e6)  # no proof here is slow
+    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    ind = _StandInInduction(seconds=0.0, closes=True)
+    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
+    assert v.verdict == bmc.PROVED and not v.unbounded and ind.asked == 0
+
+
+def test_a_slow_bounded_proof_pauses_for_the_induction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)  # every bounded proof counts as slow
+    monkeypatch.setattr(bmc, "SEARCH_S", 0.0)  # and the search settles no step before it
+    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    ind = _StandInInduction(seconds=0.0, closes=True)
+    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
+    assert ind.asked == 1
+    assert v.verdict == bmc.PROVED and v.unbounded and v.reason == "stand-in invariant"
+    assert v.witnesses["situation"]["reachable"]
+
+
+def test_the_bounded_proof_resumes_after_an_induction_that_does_not_close(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
+    monkeypatch.setattr(bmc, "SEARCH_S", 0.0)
+    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    ind = _StandInInduction(seconds=2.5, closes=False)  # longer than the cell's budget
+    v = bmc.check(u, "frozen-when-stopped", 2.0, inductor=ind)  # type: ignore[arg-type]
+    assert ind.asked == 1
+    assert v.verdict == bmc.PROVED and v.depth == 2 and not v.unbounded
+    assert v.reason.startswith("induction did not close")

@@ -3,9 +3,17 @@ reach (runs it never saw), and it says what control states it covers."""
 
 from __future__ import annotations
 
-from model.domain import Int
+from types import SimpleNamespace
+
+import pytest
+import z3
+
+from model.domain import Int, fresh
+from proofs import houdini
 from proofs.houdini import describe
 from proofs.induction import Inductor
+from proofs.quantities import Candidate
+from proofs.query import Query
 from proofs.samples import sample
 
 
@@ -41,3 +49,27 @@ def test_every_transition_lands_in_a_covered_control_state(inductor: Inductor) -
     for g in inv.generic.values():
         for tr in g.transitions:
             assert tr.post in inv.holds
+
+
+def test_a_question_the_exact_solver_cannot_settle_goes_to_the_abstraction(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two true facts about floors of products (qemu-tcg's ``muldiv64`` of a virtual clock
+    before and after ``d`` ns), with an exact solver that decides nothing: the abstraction
+    keeps both at once (before, the question was split and each fact dropped as undecided)."""
+    (x, cx), (d, cd), (f, cf) = (fresh(Int, f"hq_{n}", 0, hi) for n, hi in
+                                 (("x", 10**18), ("d", 10**18), ("f", 2**32 - 1)))
+    x, d, f = x.v, d.v, f.v  # type: ignore[assignment]
+    y = x + d
+    q = Query([cx, cd, cf])
+    monkeypatch.setattr(Query, "check", lambda *a, **k: (z3.unknown, None))
+    terms = {Candidate("le", "a", "b"): x * f / 10**9 <= y * f / 10**9,
+             Candidate("ge0", "a"): x * f / 10**9 >= 0}
+    inv = SimpleNamespace(queries=0, horizon=None, log=[])
+    tr = SimpleNamespace(term=lambda c, hz: terms[c])
+    kept = houdini._exact_survivors(inv, q, [], tr, list(terms), 1e9, 1.0)  # type: ignore
+    assert kept == list(terms) and inv.log == []
+    # a false fact is not kept: undecided, it is dropped
+    terms[Candidate("le", "b", "a")] = y * f / 10**9 <= x * f / 10**9
+    kept = houdini._exact_survivors(inv, q, [], tr, list(terms), 1e9, 1.0)  # type: ignore
+    assert Candidate("le", "b", "a") not in kept
+    assert (Candidate("le", "b", "a"), tr, "undecided") in inv.log

@@ -67,3 +67,28 @@ def test_candidate_holds_on_integers() -> None:
     assert bool(Candidate("le", "b", "a", 2).holds(q, Int(0)))
     assert bool(Candidate("bound", "b").holds(q, Int(7)))
     assert not bool(Candidate("bound", "b").holds(q, Int(6)))
+
+
+def test_an_offset_from_a_clock_gets_the_sum_candidates() -> None:
+    w = world("qemu-tcg")  # the virtual clock: cpu_clock_offset + CLOCK_MONOTONIC
+    q = quantities(w, w.boot().ws)
+    cands = candidates(q, q, 0)
+    off = "vm.rules.cpu_clock_offset"
+    assert Candidate("sum0", off, "host.monotonic") in cands
+    assert Candidate("sumbound", off, "host.monotonic") in cands
+    # and the boot state, where the virtual clock is 0, satisfies both
+    growth = Int(0)
+    assert bool(Candidate("sum0", off, "host.monotonic").holds(q, growth))
+    assert bool(Candidate("sumbound", off, "host.monotonic").holds(q, growth))
+    # a quantity that cannot be negative gets none (its own ge0 and bound say enough)
+    assert not any(c.kind in ("sum0", "sumbound") and c.a == "ghost.last[0]" for c in cands)
+
+
+def test_sum_candidates_hold_on_integers() -> None:
+    q = {"off": Int(-5), "clock": Int(7)}
+    assert bool(Candidate("sum0", "off", "clock").holds(q, Int(0)))
+    assert not bool(Candidate("sum0", "off", "clock").holds({"off": Int(-8), "clock": Int(7)},
+                                                           Int(0)))
+    assert bool(Candidate("sumbound", "off", "clock").holds(q, Int(2)))
+    assert not bool(Candidate("sumbound", "off", "clock").holds(q, Int(1)))
+    assert str(Candidate("sum0", "off", "clock")) == "off + clock >= 0"

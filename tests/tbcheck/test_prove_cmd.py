@@ -54,11 +54,25 @@ def test_proof_witnesses_in_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_induction_reports_a_proof_for_every_depth(capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["prove", "--variant", "seed-as-written", "--property", "vcpus-agree",
-               "--depth", "2", "--induction", "600", "--json", "--jobs", "1"])
+               "--depth", "2", "--induction", "600", "--induction-first", "--json",
+               "--jobs", "1"])
     assert rc == 0
     (r,) = json.loads(capsys.readouterr().out)["results"]
     assert r["verdict"] == "proved" and r["unbounded"] is True
     assert "any number of events" in r["reason"]
+
+
+def test_a_bounded_proof_that_stalls_is_proved_for_every_depth_by_default(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # seed-corrected monotonic stalls at step 4 (proved@3 in 20 s); its invariant carries it
+    args = ["prove", "--variant", "seed-corrected", "--property", "monotonic", "--depth", "4",
+            "--timeout", "20", "--json", "--jobs", "1"]
+    assert main(args) == 0
+    (r,) = json.loads(capsys.readouterr().out)["results"]
+    assert r["verdict"] == "proved" and r["unbounded"] is True and r["depth"] == 4
+    assert main(args + ["--induction", "0"]) == 0  # off: the bounded proof's depth
+    (r,) = json.loads(capsys.readouterr().out)["results"]
+    assert r["verdict"] == "proved" and r["unbounded"] is False and r["depth"] < 4
 
 
 def test_negative_induction_budget_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
