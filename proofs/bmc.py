@@ -183,13 +183,9 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # search (its horizon holds every history of the envelope's depth)
     induced = inductor is not None and (induction_first or inductor.ready)
     if induced:
-        ind = inductor.prove(prop, max(1.0, deadline - time.perf_counter()))  # type: ignore
-        v.queries += ind.queries
-        if ind.proved:
-            v.unbounded, v.reason = True, ind.reason
+        assert inductor is not None
+        if _induced(v, inductor, max(1.0, deadline - time.perf_counter())):
             sites = []
-        else:
-            v.reason = f"induction did not close ({ind.reason}); "
         # what follows (the witness, or the bounded passes) gets the whole budget again
         deadline = time.perf_counter() + timeout_s
     probe = z3.Solver()
@@ -218,17 +214,14 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # INDUCE_AFTER_S, or stalled, pauses for the induction (if it was not tried first), whose
     # proof for every depth would replace it
     proof = _Proof(u, solver, [s for s in sites if s.step not in settled], deadline)
-    pause = (proof.began + INDUCE_AFTER_S if inductor is not None and not induced
-             else float("inf"))
-    status = proof.run(pause)
-    if status in (_PAUSED, _STALLED) and pause < float("inf"):
+    may_pause = inductor is not None and not induced
+    status = proof.run(proof.began + INDUCE_AFTER_S if may_pause else float("inf"))
+    if may_pause and status in (_PAUSED, _STALLED):
         began = time.perf_counter()
-        ind = inductor.prove(prop, timeout_s)  # type: ignore[union-attr]
-        v.queries += ind.queries
-        if ind.proved:
-            v.unbounded, v.reason, status = True, ind.reason, _DONE
+        assert inductor is not None
+        if _induced(v, inductor, timeout_s):
+            status = _DONE
         else:
-            v.reason = f"induction did not close ({ind.reason}); "
             proof.postpone(time.perf_counter() - began)  # the bounded proof keeps its budget
             if status == _PAUSED:
                 status = proof.run(float("inf"))
@@ -270,6 +263,17 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
         v.verdict, v.reason = VACUOUS, "the property's situation is unreachable within the depth"
     v.seconds = time.perf_counter() - t0
     return v
+
+
+def _induced(v: Verdict, inductor: Inductor, timeout_s: float) -> bool:
+    """Whether the induction proves ``v``'s property for every depth; ``v`` says how it went."""
+    ind = inductor.prove(v.prop, timeout_s)
+    v.queries += ind.queries
+    if ind.proved:
+        v.unbounded, v.reason = True, ind.reason
+    else:
+        v.reason = f"induction did not close ({ind.reason}); "
+    return ind.proved
 
 
 _DONE, _PAUSED, _STALLED, _VIOLATED = "done", "paused", "stalled", "violated"

@@ -289,9 +289,7 @@ def _exact_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Tran
         if len(todo) == 1:
             inv.log.append((todo[0], tr, "undecided"))
             return []
-        left = deadline - time.perf_counter()
-        inv.queries += 1
-        if s.abstract_unsat(facts, z3.Not(z3.And(terms)), min(ABSTRACT_FIRST_S, left)):
+        if _all_hold_abstractly(inv, s, facts, terms, deadline):
             return todo
         half = len(todo) // 2
         first = _exact_survivors(inv, s, facts, tr, todo[:half], deadline, query_s)
@@ -308,11 +306,9 @@ def _bound_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Tran
     if not cands:
         return []
     terms = [tr.term(c, inv.horizon) for c in cands]
-    left = deadline - time.perf_counter()
-    if left <= 0:
+    if deadline <= time.perf_counter():
         return None
-    inv.queries += 1
-    if s.abstract_unsat(facts, z3.Not(z3.And(terms)), min(ABSTRACT_FIRST_S, left)):
+    if _all_hold_abstractly(inv, s, facts, terms, deadline):
         return cands
     kept = []
     for c, t in zip(cands, terms, strict=True):
@@ -326,6 +322,15 @@ def _bound_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Tran
         else:
             inv.log.append((c, tr, "refuted" if r == z3.sat else "undecided"))
     return kept
+
+
+def _all_hold_abstractly(inv: Invariant, s: Query, facts: list[z3.BoolRef],
+                         terms: list[z3.BoolRef], deadline: float) -> bool:
+    """Whether the linear abstraction shows every one of ``terms`` to hold, asked once, for
+    ``ABSTRACT_FIRST_S`` at most (False also when it cannot tell)."""
+    inv.queries += 1
+    left = min(ABSTRACT_FIRST_S, deadline - time.perf_counter())
+    return s.abstract_unsat(facts, z3.Not(z3.And(terms)), left)
 
 
 def describe(inv: Invariant) -> dict[str, list[str]]:
