@@ -94,43 +94,31 @@ def quantities(world: World, ws: WorldState) -> Values:
 class Candidate:
     """One conjecture about the states of one control key: ``a <op> b + k`` or a bound."""
 
-    kind: str  # "eq", "le" (a <= b + k), "const" (a == k), "ge0", "bound", and of a sum:
-    # "sum0" (a + b >= 0), "sumbound" (a + b <= the growing bound)
+    kind: str  # a key of _KINDS, below
     a: str
     b: str = ""
     k: int = 0
 
     def holds(self, q: Values, growth: Int) -> Bool:
         """Whether it holds of quantities ``q``; ``growth`` is the bound's allowance."""
-        a = q[self.a]
-        if self.kind == "eq":
-            return a == q[self.b]
-        if self.kind == "le":
-            return a <= q[self.b] + self.k
-        if self.kind == "const":
-            return a == self.k
-        if self.kind == "ge0":
-            return a >= 0
-        if self.kind == "sum0":
-            return a + q[self.b] >= 0
-        if self.kind == "sumbound":
-            return a + q[self.b] <= growth
-        return a <= growth  # "bound"
+        return _KINDS[self.kind][0](self, q, growth)
 
     def __str__(self) -> str:
-        if self.kind == "eq":
-            return f"{self.a} == {self.b}"
-        if self.kind == "le":
-            return f"{self.a} <= {self.b}" + (f" + {self.k}" if self.k else "")
-        if self.kind == "const":
-            return f"{self.a} == {self.k}"
-        if self.kind == "ge0":
-            return f"{self.a} >= 0"
-        if self.kind == "sum0":
-            return f"{self.a} + {self.b} >= 0"
-        if self.kind == "sumbound":
-            return f"{self.a} + {self.b} <= B + R*t + E*n"
-        return f"{self.a} <= B + R*t + E*n"
+        return _KINDS[self.kind][1](self)
+
+
+_BOUND = "B + R*t + E*n"  # the growing bound, as the README writes it
+#: each kind: what it says of quantities ``q`` (``g``: the bound's allowance), and its text
+_KINDS: dict[str, tuple[Callable[[Candidate, Values, Int], Bool], Callable[[Candidate], str]]] = {
+    "eq": (lambda c, q, g: q[c.a] == q[c.b], lambda c: f"{c.a} == {c.b}"),
+    "le": (lambda c, q, g: q[c.a] <= q[c.b] + c.k,
+           lambda c: f"{c.a} <= {c.b}" + (f" + {c.k}" if c.k else "")),
+    "const": (lambda c, q, g: q[c.a] == c.k, lambda c: f"{c.a} == {c.k}"),
+    "ge0": (lambda c, q, g: q[c.a] >= 0, lambda c: f"{c.a} >= 0"),
+    "bound": (lambda c, q, g: q[c.a] <= g, lambda c: f"{c.a} <= {_BOUND}"),
+    "sum0": (lambda c, q, g: q[c.a] + q[c.b] >= 0, lambda c: f"{c.a} + {c.b} >= 0"),
+    "sumbound": (lambda c, q, g: q[c.a] + q[c.b] <= g, lambda c: f"{c.a} + {c.b} <= {_BOUND}"),
+}
 
 
 #: quantities the parameters and the time fix: facts among them alone follow from the envelope

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from typing import Any
 
 from tbcheck.errors import UsageError
+from tbcheck.workers import Death, run_cells
 
 INDUCTION_S = 20.0  # the invariant search's default budget (seed-corrected's: 7 s alone)
 
@@ -98,19 +99,19 @@ def run(args: argparse.Namespace) -> int:
     # one rule set a job, so that its invariant is searched for once
     cells = [(kind, ref, ps) for kind, ref in jobs
              for ps in ([props] if args.induction_first else [[p] for p in props])]
-    with ProcessPoolExecutor(max_workers=min(args.jobs, len(cells) or 1)) as pool:
-        futs = {pool.submit(_prove_one, kind, ref, ps, env, args.timeout,
-                            args.fuzz_examples, not args.no_deepen,
-                            args.induction, args.random_runs, args.induction_first): ref
-                for kind, ref, ps in cells}
-        for fut in as_completed(futs):
-            got = fut.result()
-            if isinstance(got, str):
-                raise UsageError(got)
-            for r in got:
-                print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
-                      f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
-            results.extend(got)
+    work = partial(_prove_one, env=env, timeout=args.timeout,
+                   fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen,
+                   induction_s=args.induction, random_runs=args.random_runs,
+                   induction_first=args.induction_first)
+    for (kind, ref, ps), got in run_cells(work, cells, args.jobs):
+        if isinstance(got, str):
+            raise UsageError(got)
+        if isinstance(got, Death):
+            got = _died(kind, ref, ps, env, got)
+        for r in got:
+            print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
+                  f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
+        results.extend(got)
     order = {n: i for i, (_, n) in enumerate(jobs)}
     results.sort(key=lambda r: (order.get(r["ref"], 99), props.index(r["property"])))
     elapsed = time.perf_counter() - started
@@ -130,10 +131,29 @@ def _builtin_names() -> list[str]:
     return list(BUILTIN_MODULES)
 
 
+def _died(kind: str, ref: str, props: list[str], env: Any, death: Death
+          ) -> list[dict[str, Any]]:
+    """The records of a cell whose process kept dying: ``unknown``, and why."""
+    from proofs.bmc import UNKNOWN, Verdict
+    from tbcheck.loader import load_builtin, load_rules_file
+    from tbcheck.verdicts import verdict_record
+
+    rules = load_builtin(ref) if kind == "builtin" else load_rules_file(ref)
+    declared = dict(rules.expected) if kind == "builtin" else {}
+    out = []
+    for prop in props:
+        rec = verdict_record(Verdict(rules.name, prop, UNKNOWN, env.depth, reason=(
+            f"not decided: {death}; a crash of the solver (z3) or of the rule file, "
+            "and a rerun may decide it")))
+        rec["ref"], rec["declared"] = ref, declared.get(prop)
+        out.append(rec)
+    return out
+
+
 _LOADED: dict[tuple[str, str], Any] = {}  # in a worker: the rule sets loaded so far
 
 
-def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
+def _prove_one(cell: tuple[str, str, list[str]], env: Any, timeout: float,
                fuzz_examples: int, deepen: bool, induction_s: float = 0.0,
                random_runs: int = 0, induction_first: bool = False
                ) -> list[dict[str, Any]] | str:
@@ -143,6 +163,7 @@ def _prove_one(kind: str, ref: str, props: list[str], env: Any, timeout: float,
     from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.verdicts import verdict_record
 
+    kind, ref, props = cell
     try:
         rules = _LOADED.get((kind, ref)) or (
             load_builtin(ref) if kind == "builtin" else load_rules_file(ref))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from model.api import PAUSED
 from model.domain import Int
 from model.events import Run, Stop
@@ -67,6 +69,21 @@ def test_candidate_holds_on_integers() -> None:
     assert bool(Candidate("le", "b", "a", 2).holds(q, Int(0)))
     assert bool(Candidate("bound", "b").holds(q, Int(7)))
     assert not bool(Candidate("bound", "b").holds(q, Int(6)))
+
+
+@pytest.mark.parametrize(("cand", "holds_at", "fails_at", "text"), [
+    (Candidate("eq", "a", "b"), {"a": 7, "b": 7}, {"a": 6, "b": 7}, "a == b"),
+    (Candidate("le", "a", "b", 1), {"a": 8, "b": 7}, {"a": 9, "b": 7}, "a <= b + 1"),
+    (Candidate("const", "a", k=3), {"a": 3}, {"a": 4}, "a == 3"),
+    (Candidate("ge0", "a"), {"a": 0}, {"a": -1}, "a >= 0"),
+    (Candidate("bound", "a"), {"a": 10}, {"a": 11}, "a <= B + R*t + E*n"),
+])
+def test_each_kind_holds_at_its_edge_and_says_so(cand: Candidate, holds_at: dict[str, int],
+                                                 fails_at: dict[str, int], text: str) -> None:
+    growth = Int(10)
+    assert bool(cand.holds({n: Int(v) for n, v in holds_at.items()}, growth))
+    assert not bool(cand.holds({n: Int(v) for n, v in fails_at.items()}, growth))
+    assert str(cand) == text
 
 
 def test_an_offset_from_a_clock_gets_the_sum_candidates() -> None:

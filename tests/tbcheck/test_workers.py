@@ -1,0 +1,99 @@
+"""The worker processes: a cell whose process dies is run alone again, then reported as a
+death; the other cells' results are kept; a bug in the work is raised, not swallowed."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from tbcheck.cli import main
+from tbcheck.workers import ATTEMPTS, Death, run_cells
+
+
+def _square_or_crash(n: int, crash: frozenset[int] = frozenset(), once: str = "") -> int:
+    """``n * n``; a real SIGSEGV (a read of address 0) for the cells in ``crash``, or only
+    the first time for ``once`` (a marker file says it already happened)."""
+    if n in crash:
+        if not once:
+            ctypes.string_at(0)
+        if not os.path.exists(once):
+            Path(once).write_text("crashed once")
+            ctypes.string_at(0)
+    return n * n
+
+
+def _fails(n: int) -> int:
+    raise ValueError(f"bad cell {n}")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cell_that_always_crashes_is_a_death_and_the_others_are_kept(jobs: int) -> None:
+    got = dict(run_cells(partial(_square_or_crash, crash=frozenset({3})), [1, 2, 3, 4, 5],
+                         jobs))
+    assert got[3] == Death("SIGSEGV", ATTEMPTS)
+    assert {n: got[n] for n in (1, 2, 4, 5)} == {1: 1, 2: 4, 4: 16, 5: 25}
+
+
+def test_a_cell_that_crashes_once_is_decided_on_its_retry(tmp_path: Path) -> None:
+    marker = tmp_path / "crashed"
+    got = dict(run_cells(partial(_square_or_crash, crash=frozenset({2}), once=str(marker)),
+                         [1, 2, 3], 1))
+    assert marker.exists() and got == {1: 1, 2: 4, 3: 9}
+
+
+def test_a_bug_in_the_work_is_raised() -> None:
+    with pytest.raises(ValueError, match="bad cell"):
+        dict(run_cells(_fails, [1, 2], 2))
+
+
+CRASHING_RULES = '''\
+"""A rule set whose cont crashes the process that proves it (not the one that loads it)."""
+import ctypes
+import multiprocessing
+
+from tbcheck import U64, Record, RuleSet, wrapping_add, wrapping_sub
+
+
+class Rules(RuleSet):
+    name = "crashes-in-workers"
+    summary = "freezes the TB, and dies in a worker"
+    source = "tests/tbcheck/test_workers.py"
+
+    def setup(self, vm):
+        self.guestTB = U64(0)
+
+    def stop(self, vm, state):
+        self.guestTB = wrapping_add(vm.host.tb(), vm.cpus[0].tb_offset)
+
+    def pre_save(self, vm):
+        return Record(guestTB=self.guestTB)
+
+    def post_load(self, vm, record):
+        self.guestTB = record.guestTB
+
+    def cont(self, vm):
+        if multiprocessing.parent_process() is not None:
+            ctypes.string_at(0)
+        vm.set_all_offsets(wrapping_sub(self.guestTB, vm.host.tb()))
+'''
+
+
+def test_prove_reports_a_crashing_cell_unknown_without_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "crashing.py"
+    path.write_text(CRASHING_RULES)
+    rc = main(["prove", "--variant-file", str(path), "--variant", "qemu-ppc-v1",
+               "--property", "frozen-when-stopped", "--depth", "3", "--json", "--jobs", "2"])
+    out, err = capsys.readouterr()
+    assert rc == 1  # a user's file must be proved
+    got = {r["variant"]: r for r in json.loads(out)["results"]}
+    crashed = got["crashes-in-workers"]
+    assert crashed["verdict"] == "unknown"
+    assert f"died {ATTEMPTS} times, by SIGSEGV" in crashed["reason"]
+    assert got["qemu-ppc-v1"]["verdict"] == "violated"  # the other cell is decided
+    assert "a worker process died" in err and "Traceback" not in err
