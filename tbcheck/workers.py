@@ -1,12 +1,12 @@
 """Cells run in worker processes, so that a crash of the solver costs a cell, not the run.
 
-z3 can die of a signal when a check is cancelled by its timeout (seen in CI on z3 4.15.4:
-SIGSEGV in ``Z3_solver_check_assumptions``, seed-corrected at depth 4, not repeated in 12 runs
-here; z3's maintainers on results after a cancelled operation: "not sanctioned",
-Z3Prover/z3#5062). A dead worker breaks a ``ProcessPoolExecutor`` and every future in it, so
-the cells not finished by then are run each in a process of its own, ``jobs`` at a time; a
-cell whose own process dies ``ATTEMPTS`` times is given back as a ``Death``, which the caller
-reports as ``unknown``: never a traceback, and never a pass.
+z3 can die of a signal (seen in CI on z3 4.15.4: SIGSEGV inside ``Z3_solver_check_assumptions``,
+seed-corrected at depth 4, which 44 runs here did not repeat; crashes that come and go with a
+timeout are known to z3's tracker, e.g. Z3Prover/z3#2534). A dead worker breaks a
+``ProcessPoolExecutor`` and every future in it, so the cells not finished by then are run each
+in a process of its own, ``jobs`` at a time; a cell whose own process dies ``ATTEMPTS`` times
+is given back as a ``Death``, which the caller reports as ``unknown``: never a traceback, and
+never a pass.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Generic, TypeVar
 
 C = TypeVar("C")
@@ -64,44 +66,49 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int
     if left:
         print(f"tbcheck: a worker process died; {len(left)} unfinished cell(s) run again, "
               "each in a process of its own", file=sys.stderr, flush=True)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as threads:
-            alone = {threads.submit(_alone, work, c): c for c in left}
-            for fut in as_completed(alone):
-                yield alone[fut], fut.result()
+        yield from _alone(work, left, jobs)
 
 
-def _alone(work: Callable[[C], R], cell: C) -> R | Death:
-    """``work(cell)`` in a process of its own, again if the process dies."""
-    how = ""
-    for _ in range(ATTEMPTS):
-        code, got = _in_own_process(work, cell)
-        if isinstance(got, _Outcome):
-            if got.error is not None:
+def _alone(work: Callable[[C], R], cells: list[C], jobs: int
+           ) -> Iterator[tuple[C, R | Death]]:
+    """``work(cell)`` for each cell in a process of its own, ``jobs`` at a time (forked from
+    this thread, the only one), again if the process dies."""
+    ctx = multiprocessing.get_context("fork")  # as the pool: the rule files are loaded already
+    queue = deque((c, 1) for c in cells)
+    running: dict[Connection, tuple[BaseProcess, C, int]] = {}
+    while queue or running:
+        while queue and len(running) < max(1, jobs):
+            cell, attempt = queue.popleft()
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(send, work, cell), daemon=True)
+            proc.start()
+            send.close()
+            running[recv] = (proc, cell, attempt)
+        for conn in wait(list(running)):
+            assert isinstance(conn, Connection)
+            proc, cell, attempt = running.pop(conn)
+            try:
+                got: _Outcome[R] | None = conn.recv()
+            except EOFError:  # it died before it could answer
+                got = None
+            conn.close()
+            proc.join()
+            if got is None and attempt < ATTEMPTS:
+                queue.append((cell, attempt + 1))
+            elif got is None:
+                code = proc.exitcode
+                yield cell, Death(signal.Signals(-code).name if code is not None and code < 0
+                                  else f"exit status {code}", attempt)
+            elif got.error is not None:
                 raise got.error
-            return got.value  # type: ignore[return-value]
-        how = (signal.Signals(-code).name if code is not None and code < 0
-               else f"exit status {code}")
-    return Death(how, ATTEMPTS)
+            else:
+                yield cell, got.value  # type: ignore[misc]
 
 
 @dataclass
 class _Outcome(Generic[R]):
     value: R | None = None
     error: BaseException | None = None
-
-
-def _in_own_process(work: Callable[[C], R], cell: C) -> tuple[int | None, _Outcome[R] | None]:
-    ctx = multiprocessing.get_context("fork")  # as the pool: the rule files are loaded already
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, work, cell), daemon=True)
-    proc.start()
-    send.close()
-    try:
-        got: _Outcome[R] | None = recv.recv()
-    except EOFError:  # it died before it could answer
-        got = None
-    proc.join()
-    return proc.exitcode, got
 
 
 def _child(send: Connection, work: Callable[[C], R], cell: C) -> None:
