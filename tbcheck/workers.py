@@ -1,12 +1,16 @@
-"""Cells run in worker processes, so that a crash of the solver costs a cell, not the run.
+"""Cells run in worker processes, so that a crash or a hang of the solver costs a cell, not the
+run.
 
 z3 can die of a signal (seen in CI on z3 4.15.4: SIGSEGV inside ``Z3_solver_check_assumptions``,
 seed-corrected at depth 4, which 44 runs here did not repeat; crashes that come and go with a
-timeout are known to z3's tracker, e.g. Z3Prover/z3#2534). A dead worker breaks a
-``ProcessPoolExecutor`` and every future in it, so the cells not finished by then are run each
-in a process of its own, ``jobs`` at a time; a cell whose own process dies ``ATTEMPTS`` times
-is given back as a ``Death``, which the caller reports as ``unknown``: never a traceback, and
-never a pass.
+timeout are known to z3's tracker, e.g. Z3Prover/z3#2534), and it can overrun its timeout
+(Z3Prover/z3#2437, #3488). ``concurrent.futures`` cannot tell which cell a dead worker held,
+nor stop one task, so the pool is this module's own: each worker is given one cell at a time
+and keeps what it caches between cells (a rule set's unrolling, its invariant). A cell whose
+worker dies is run again in a new worker, and after ``ATTEMPTS`` deaths it is given back as a
+``Death``; a cell that outlives its limit is killed with its worker and given back at once.
+The caller reports a ``Death`` as ``unknown``: never a traceback, never a hung CI job, never a
+pass.
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -26,83 +29,30 @@ from typing import Generic, TypeVar
 C = TypeVar("C")
 R = TypeVar("R")
 
-ATTEMPTS = 2  # a cell's own process: the crash seen did not repeat, so one retry
+ATTEMPTS = 2  # a cell's runs before a crash is its answer: the crash seen did not repeat
 
 
 @dataclass(frozen=True)
 class Death:
-    """How a cell's process died, each time it was run alone."""
+    """Why a cell has no answer, in words for its verdict's reason."""
 
-    how: str  # "SIGSEGV", "exit status 3", ...
-    attempts: int
+    why: str
+
+    @staticmethod
+    def crashed(exitcode: int | None, attempts: int) -> Death:
+        return Death(f"its process died {attempts} times, the last {_how(exitcode)}")
+
+    @staticmethod
+    def hung(limit_s: float) -> Death:
+        return Death(f"its process gave no answer in {limit_s:g} s and was killed")
 
     def __str__(self) -> str:
-        return f"its process died {self.attempts} times, by {self.how}"
+        return self.why
 
 
-def run_cells(work: Callable[[C], R], cells: list[C], jobs: int
-              ) -> Iterator[tuple[C, R | Death]]:
-    """``work(cell)`` for every cell, in worker processes, each result as it comes (any
-    order). ``work`` must be picklable (a module's function or a ``functools.partial``); an
-    exception it raises is raised here, as from ``ProcessPoolExecutor``."""
-    left: list[C] = []
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(cells)))) as pool:
-        futs: dict[Future[R], C] = {pool.submit(work, c): c for c in cells}
-        seen: set[Future[R]] = set()
-        try:
-            for fut in as_completed(futs):
-                got = fut.result()
-                seen.add(fut)
-                yield futs[fut], got
-        except BrokenProcessPool:
-            # what finished before the break is kept; the rest is run again, a cell alone
-            for fut, cell in futs.items():
-                if fut in seen:
-                    continue
-                if fut.done() and fut.exception() is None:
-                    yield cell, fut.result()
-                else:
-                    left.append(cell)
-    if left:
-        print(f"tbcheck: a worker process died; {len(left)} unfinished cell(s) run again, "
-              "each in a process of its own", file=sys.stderr, flush=True)
-        yield from _alone(work, left, jobs)
-
-
-def _alone(work: Callable[[C], R], cells: list[C], jobs: int
-           ) -> Iterator[tuple[C, R | Death]]:
-    """``work(cell)`` for each cell in a process of its own, ``jobs`` at a time (forked from
-    this thread, the only one), again if the process dies."""
-    ctx = multiprocessing.get_context("fork")  # as the pool: the rule files are loaded already
-    queue = deque((c, 1) for c in cells)
-    running: dict[Connection, tuple[BaseProcess, C, int]] = {}
-    while queue or running:
-        while queue and len(running) < max(1, jobs):
-            cell, attempt = queue.popleft()
-            recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(send, work, cell), daemon=True)
-            proc.start()
-            send.close()
-            running[recv] = (proc, cell, attempt)
-        for conn in wait(list(running)):
-            assert isinstance(conn, Connection)
-            proc, cell, attempt = running.pop(conn)
-            try:
-                got: _Outcome[R] | None = conn.recv()
-            except EOFError:  # it died before it could answer
-                got = None
-            conn.close()
-            proc.join()
-            if got is None and attempt < ATTEMPTS:
-                queue.append((cell, attempt + 1))
-            elif got is None:
-                code = proc.exitcode
-                yield cell, Death(signal.Signals(-code).name if code is not None and code < 0
-                                  else f"exit status {code}", attempt)
-            elif got.error is not None:
-                raise got.error
-            else:
-                yield cell, got.value  # type: ignore[misc]
+def _how(exitcode: int | None) -> str:
+    return (f"by {signal.Signals(-exitcode).name}" if exitcode is not None and exitcode < 0
+            else f"with exit status {exitcode}")
 
 
 @dataclass
@@ -111,10 +61,98 @@ class _Outcome(Generic[R]):
     error: BaseException | None = None
 
 
-def _child(send: Connection, work: Callable[[C], R], cell: C) -> None:
+@dataclass
+class _Worker:
+    proc: BaseProcess
+    conn: Connection
+    cell: int | None = None  # the index of the cell it runs, if any
+    attempt: int = 0
+    started: float = 0.0
+
+
+def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
+              limit_s: Callable[[C], float] | None = None, name: Callable[[C], str] = str
+              ) -> Iterator[tuple[C, R | Death]]:
+    """``work(cell)`` for every cell, in ``jobs`` worker processes, each result as it comes
+    (any order). ``work`` must be picklable (a module's function or a ``functools.partial``);
+    an exception it raises is raised here. ``limit_s(cell)``: how long a cell may take before
+    its worker is killed (no limit without it). A death is said on stderr, the cell ``name``d."""
+    ctx = multiprocessing.get_context("fork")  # the rule files are loaded already
+    queue = deque((i, 1) for i in range(len(cells)))
+    workers: list[_Worker] = []
+
+    def start() -> _Worker:
+        mine, theirs = ctx.Pipe()
+        proc = ctx.Process(target=_serve, args=(theirs, work), daemon=True)
+        proc.start()
+        theirs.close()
+        return _Worker(proc, mine)
+
     try:
-        out: _Outcome[R] = _Outcome(value=work(cell))
-    except Exception as exc:  # a bug, or bad input found late: the parent raises it
-        out = _Outcome(error=exc)
-    send.send(out)
-    send.close()
+        while queue or any(w.cell is not None for w in workers):
+            while queue and len(workers) < max(1, jobs):
+                workers.append(start())
+            for w in workers:
+                if w.cell is None and queue:
+                    w.cell, w.attempt = queue.popleft()
+                    w.started = time.perf_counter()
+                    w.conn.send(cells[w.cell])
+            busy = [w for w in workers if w.cell is not None]
+            ends = [w.started + limit_s(cells[w.cell]) for w in busy  # type: ignore[index]
+                    if limit_s is not None]
+            ready = wait([w.conn for w in busy],
+                         timeout=max(0.0, min(ends) - time.perf_counter()) if ends else None)
+            for w in busy:
+                i = w.cell
+                assert i is not None
+                if w.conn in ready:
+                    try:
+                        got: _Outcome[R] | None = w.conn.recv()
+                    except EOFError:  # it died with the cell
+                        got = None
+                    if got is not None:
+                        w.cell = None
+                        if got.error is not None:
+                            raise got.error
+                        yield cells[i], got.value  # type: ignore[misc]
+                        continue
+                    _stop(w)
+                    workers.remove(w)
+                    if w.attempt < ATTEMPTS:
+                        print(f"tbcheck: the worker on {name(cells[i])} died "
+                              f"{_how(w.proc.exitcode)}; it runs again in a new one",
+                              file=sys.stderr, flush=True)
+                        queue.append((i, w.attempt + 1))
+                    else:
+                        yield cells[i], Death.crashed(w.proc.exitcode, w.attempt)
+                elif limit_s is not None and (
+                        time.perf_counter() - w.started >= limit_s(cells[i])):
+                    _stop(w)
+                    workers.remove(w)
+                    yield cells[i], Death.hung(limit_s(cells[i]))
+    finally:
+        for w in workers:
+            _stop(w)
+
+
+def _stop(w: _Worker) -> None:
+    if w.proc.is_alive():
+        w.proc.kill()
+    w.proc.join()
+    w.conn.close()
+
+
+def _serve(conn: Connection, work: Callable[[C], R]) -> None:
+    """A worker: cells in, outcomes out, until the parent closes the pipe or kills it (on
+    Ctrl-C too, which the parent alone handles)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            cell = conn.recv()
+        except EOFError:
+            return
+        try:
+            out: _Outcome[R] = _Outcome(value=work(cell))
+        except Exception as exc:  # a bug, or bad input found late: the parent raises it
+            out = _Outcome(error=exc)
+        conn.send(out)

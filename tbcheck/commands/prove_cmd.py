@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
                    fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen,
                    induction_s=args.induction, random_runs=args.random_runs,
                    induction_first=args.induction_first)
-    for (kind, ref, ps), got in run_cells(work, cells, args.jobs):
+    for (kind, ref, ps), got in run_cells(work, cells, args.jobs,
+                                          limit_s=partial(_limit_s, args.timeout, args.induction),
+                                          name=lambda c: f"{c[1]} {', '.join(c[2])}"):
         if isinstance(got, str):
             raise UsageError(got)
         if isinstance(got, Death):
@@ -131,9 +133,18 @@ def _builtin_names() -> list[str]:
     return list(BUILTIN_MODULES)
 
 
+def _limit_s(timeout: float, induction: float, cell: tuple[str, str, list[str]]) -> float:
+    """How long a cell may take before its worker is killed: a property's passes (the search,
+    the proof, the witness) take ``timeout`` each at most and the invariant's search
+    ``induction``; twice that and two minutes (for the random runs and the fuzzing, and for a
+    loaded machine) is far past any cell seen (42.8 s at most, in the depth-8 matrix with 20 s
+    a cell)."""
+    return len(cell[2]) * (2 * (3 * timeout + induction) + 120)
+
+
 def _died(kind: str, ref: str, props: list[str], env: Any, death: Death
           ) -> list[dict[str, Any]]:
-    """The records of a cell whose process kept dying: ``unknown``, and why."""
+    """The records of a cell that had no answer: ``unknown``, and why."""
     from proofs.bmc import UNKNOWN, Verdict
     from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.verdicts import verdict_record
@@ -143,8 +154,8 @@ def _died(kind: str, ref: str, props: list[str], env: Any, death: Death
     out = []
     for prop in props:
         rec = verdict_record(Verdict(rules.name, prop, UNKNOWN, env.depth, reason=(
-            f"not decided: {death}; a crash of the solver (z3) or of the rule file, "
-            "and a rerun may decide it")))
+            f"not decided: {death}; a crash or a hang of the solver (z3) or of the rule "
+            "file, and a rerun may decide it")))
         rec["ref"], rec["declared"] = ref, declared.get(prop)
         out.append(rec)
     return out

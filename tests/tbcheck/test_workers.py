@@ -1,5 +1,6 @@
-"""The worker processes: a cell whose process dies is run alone again, then reported as a
-death; the other cells' results are kept; a bug in the work is raised, not swallowed."""
+"""The worker processes: a cell whose worker dies is run again, then reported as a death; one
+that outlives its limit is killed; the other cells' results are kept; a bug in the work is
+raised, not swallowed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import ctypes
 import faulthandler
 import json
 import os
+import signal
+import time
 from functools import partial
 from pathlib import Path
 
@@ -29,6 +32,19 @@ def _square_or_crash(n: int, crash: frozenset[int] = frozenset(), once: str = ""
     return n * n
 
 
+def _square_or_sleep(n: int, sleepy: int) -> int:
+    if n == sleepy:
+        time.sleep(3600)  # as a solver that overruns its timeout
+    return n * n
+
+
+def test_a_cell_past_its_limit_is_killed_and_the_others_are_kept() -> None:
+    got = dict(run_cells(partial(_square_or_sleep, sleepy=2), [1, 2, 3, 4], 2,
+                         limit_s=lambda n: 1.0))
+    assert got == {1: 1, 2: Death.hung(1.0), 3: 9, 4: 16}
+    assert str(got[2]) == "its process gave no answer in 1 s and was killed"
+
+
 def _fails(n: int) -> int:
     raise ValueError(f"bad cell {n}")
 
@@ -37,7 +53,8 @@ def _fails(n: int) -> int:
 def test_a_cell_that_always_crashes_is_a_death_and_the_others_are_kept(jobs: int) -> None:
     got = dict(run_cells(partial(_square_or_crash, crash=frozenset({3})), [1, 2, 3, 4, 5],
                          jobs))
-    assert got[3] == Death("SIGSEGV", ATTEMPTS)
+    assert got[3] == Death.crashed(-signal.SIGSEGV, ATTEMPTS)
+    assert str(got[3]) == f"its process died {ATTEMPTS} times, the last by SIGSEGV"
     assert {n: got[n] for n in (1, 2, 4, 5)} == {1: 1, 2: 4, 4: 16, 5: 25}
 
 
@@ -98,6 +115,6 @@ def test_prove_reports_a_crashing_cell_unknown_without_a_traceback(
     got = {r["variant"]: r for r in json.loads(out)["results"]}
     crashed = got["crashes-in-workers"]
     assert crashed["verdict"] == "unknown"
-    assert f"died {ATTEMPTS} times, by SIGSEGV" in crashed["reason"]
+    assert f"died {ATTEMPTS} times, the last by SIGSEGV" in crashed["reason"]
     assert got["qemu-ppc-v1"]["verdict"] == "violated"  # the other cell is decided
-    assert "a worker process died" in err and "Traceback" not in err
+    assert "died by SIGSEGV; it runs again" in err and "Traceback" not in err
