@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -68,11 +68,12 @@ class _Worker:
     cell: int | None = None  # the index of the cell it runs, if any
     attempt: int = 0
     started: float = 0.0
+    group: Hashable = None  # the group of its last cell
 
 
 def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
-              limit_s: Callable[[C], float] | None = None, name: Callable[[C], str] = str
-              ) -> Iterator[tuple[C, R | Death]]:
+              limit_s: Callable[[C], float] | None = None, name: Callable[[C], str] = str,
+              group: Callable[[C], Hashable] | None = None) -> Iterator[tuple[C, R | Death]]:
     """``work(cell)`` for every cell, in ``jobs`` worker processes, each result as it comes
     (any order). ``work`` must be picklable (a module's function or a ``functools.partial``);
     an exception it raises is raised here. ``limit_s(cell)``: how long a cell may take before
@@ -94,9 +95,10 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
                 workers.append(start())
             for w in workers:
                 if w.cell is None and queue:
-                    w.cell, w.attempt = queue.popleft()
+                    w.cell, w.attempt = _next(queue, w, workers, cells, group)
                     w.started = time.perf_counter()
                     w.conn.send(cells[w.cell])
+                    w.group = None if group is None else group(cells[w.cell])
             busy = [w for w in workers if w.cell is not None]
             ends = [w.started + limit_s(cells[w.cell]) for w in busy  # type: ignore[index]
                     if limit_s is not None]
@@ -133,6 +135,20 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
     finally:
         for w in workers:
             _stop(w)
+
+
+def _next(queue: deque[tuple[int, int]], w: _Worker, workers: list[_Worker], cells: list[C],
+          group: Callable[[C], Hashable] | None) -> tuple[int, int]:
+    """The queued cell ``w`` takes: with ``group``, one of its last cell's group (whose caches
+    it holds), else the first of a group no other worker holds, else the first."""
+    if group is not None:
+        others = {o.group for o in workers if o is not w}
+        for want in (lambda g: g == w.group, lambda g: g not in others):
+            for n, (i, attempt) in enumerate(queue):
+                if want(group(cells[i])):
+                    del queue[n]
+                    return i, attempt
+    return queue.popleft()
 
 
 def _stop(w: _Worker) -> None:

@@ -99,3 +99,15 @@ def test_a_deep_bug_is_reported_as_found_by_random_runs(capsys: pytest.CaptureFi
     (r,) = json.loads(capsys.readouterr().out)["results"]
     assert r["verdict"] == "violated" and r["found_by"] == "random"
     assert r["counterexample"]["replayed"] is True
+
+
+def test_the_rule_sets_with_more_cells_to_prove_go_first(capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    rc = main(["prove", "--variant", "qemu-ppc-v1", "--variant", "seed-corrected",
+               "--property", "frozen-when-stopped", "--property", "vcpus-agree",
+               "--depth", "2", "--jobs", "1"])
+    out, err = capsys.readouterr()
+    assert rc == 1  # v1 declares frozen-when-stopped violated, and at depth 2 it is not yet
+    ran = [line.split()[0] for line in err.splitlines() if line.startswith("  ")]
+    assert ran == ["seed-corrected"] * 2 + ["qemu-ppc-v1"] * 2  # 2 cells to prove against 1
+    assert out.index("qemu-ppc-v1") < out.index("seed-corrected")  # the table keeps the order

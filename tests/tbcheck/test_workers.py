@@ -10,13 +10,14 @@ import json
 import os
 import signal
 import time
+from collections import deque
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from tbcheck.cli import main
-from tbcheck.workers import ATTEMPTS, Death, run_cells
+from tbcheck.workers import ATTEMPTS, Death, _next, _Worker, run_cells
 
 
 def _square_or_crash(n: int, crash: frozenset[int] = frozenset(), once: str = "") -> int:
@@ -118,3 +119,26 @@ def test_prove_reports_a_crashing_cell_unknown_without_a_traceback(
     assert f"died {ATTEMPTS} times, the last by SIGSEGV" in crashed["reason"]
     assert got["qemu-ppc-v1"]["verdict"] == "violated"  # the other cell is decided
     assert "died by SIGSEGV; it runs again" in err and "Traceback" not in err
+
+
+def _worker(group: str | None) -> _Worker:
+    return _Worker(proc=None, conn=None, group=group)  # type: ignore[arg-type]  # not started
+
+
+def test_a_worker_keeps_to_its_group_then_takes_one_nobody_holds() -> None:
+    cells = ["a1", "a2", "b1", "b2", "c1"]
+    queue = deque([(1, 1), (2, 1), (3, 1), (4, 1)])  # a2, b1, b2, c1 left
+    me, other = _worker("b"), _worker("c")
+    assert _next(queue, me, [me, other], cells, lambda c: c[0]) == (2, 1)  # b1: its own
+    me.group = "a"
+    assert _next(queue, me, [me, other], cells, lambda c: c[0]) == (1, 1)  # a2: its own
+    me.group = "z"
+    assert _next(queue, me, [me, other], cells, lambda c: c[0]) == (3, 1)  # b2: nobody's
+    assert _next(queue, me, [me, other], cells, lambda c: c[0]) == (4, 1)  # c1: the other's
+    assert not queue
+
+
+def test_without_groups_the_first_queued_goes() -> None:
+    queue = deque([(1, 2), (0, 1)])
+    me = _worker(None)
+    assert _next(queue, me, [me], ["x", "y"], None) == (1, 2)
