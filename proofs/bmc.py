@@ -32,7 +32,7 @@ from proofs.query import scoped
 from proofs.unroll import Unrolling, symbols, tolerances, unroll
 
 QUICK_S = 0.3  # first, brief try of each exact query
-INDUCE_AFTER_S = 4.0  # a bounded proof not done after this long pauses for the induction
+INDUCE_AFTER_S = 4.0  # the solver's search and proof not done after this long pause for it
 SEARCH_S = 2.0  # the search pass's budget for one step's query, per solver
 SEARCH_SHARE = 0.3  # the search pass's part of a cell's budget: the proof pass gets the rest
 SEARCH_EXACT_UPTO = 3  # deeper steps are searched with the linear probe only (z3's nonlinear
@@ -157,11 +157,12 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     """Decide ``prop`` for the unrolled rule set within its depth. ``random_runs`` random
     concrete runs look for a counterexample before the solver does; ``fuzz_examples``
     Hypothesis examples look for one when the solver cannot decide. With ``inductor``, a
-    bounded proof not done within ``INDUCE_AFTER_S`` (or stalled before) pauses for the
-    induction, whose proof for every depth replaces it; the cells that are quickly proved or
-    refuted never pay for the invariant's search. With ``induction_first`` too (or once the
-    rule set's invariant is known), the induction comes before the search and the bounded
-    proof, which follow, with their whole budget, only if it does not close.
+    search and bounded proof not done within ``INDUCE_AFTER_S`` (or a proof that stalls
+    before) pause for the induction, whose proof for every depth replaces them; the cells that
+    are quickly proved or refuted never pay for the invariant's search. With
+    ``induction_first`` too (or once the rule set's invariant is known), the induction comes
+    before the search and the bounded proof, which follow, with their whole budget, only if it
+    does not close.
 
     The proof goes step by step, and the checks of step k are those of a depth-k unrolling
     (later steps cannot change them). So when it stalls at step k, with ``deepen`` the
@@ -194,14 +195,33 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     probe.add([h.freq.v == f_probe for h in u.sym.params.hosts if h.freq.symbolic])
     settled: set[int] = set()  # steps whose checks the exact search already proved
     search_end = deadline - (1 - SEARCH_SHARE) * timeout_s
+    # the solver's passes (2 and 3) still going after INDUCE_AFTER_S, or a proof that stalls,
+    # pause for the induction (if it was not tried first), whose proof for every depth
+    # replaces them; if it does not close, they resume with the budget they had left
+    may_pause = inductor is not None and not induced
+    pause_at = time.perf_counter() + INDUCE_AFTER_S if may_pause else float("inf")
+
+    def pause() -> float:
+        """The induction in a pause: how long it took (0 once it proved the property)."""
+        nonlocal may_pause, sites
+        assert inductor is not None
+        may_pause, began = False, time.perf_counter()
+        if _induced(v, inductor, timeout_s):
+            sites = []
+            return 0.0
+        return time.perf_counter() - began
+
     # pass 2, search: one query a step (any check of that step violated?), first with one
     # frequency for all hosts (linear, fast), then exact; a model of either is a real
     # counterexample, so its replay must show the violation
     for k in range(u.env.depth + 1):
-        terms = [s.violated for s in sites if s.step == k]
-        if not terms:
-            continue
         for sol in (probe,) if k > SEARCH_EXACT_UPTO else (probe, solver):
+            if may_pause and time.perf_counter() >= pause_at:
+                took = pause()
+                search_end, deadline = search_end + took, deadline + took
+            terms = [s.violated for s in sites if s.step == k]
+            if not terms:
+                break
             left = search_end - time.perf_counter()
             r, model = _ask(sol, z3.Or(terms), min(SEARCH_S, left))
             v.queries += 1
@@ -210,19 +230,15 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
             if r == z3.unsat and sol is solver:
                 settled.add(k)  # the exact search proved every check of this step
     # pass 3, proof: each check on its own, briefly on the shared solver, then by cases with
-    # the rest of the budget (a fresh solver a case); a proof still going after
-    # INDUCE_AFTER_S, or stalled, pauses for the induction (if it was not tried first), whose
-    # proof for every depth would replace it
+    # the rest of the budget (a fresh solver a case)
     proof = _Proof(u, solver, [s for s in sites if s.step not in settled], deadline)
-    may_pause = inductor is not None and not induced
-    status = proof.run(proof.began + INDUCE_AFTER_S if may_pause else float("inf"))
+    status = proof.run(pause_at if may_pause else float("inf"))
     if may_pause and status in (_PAUSED, _STALLED):
-        began = time.perf_counter()
-        assert inductor is not None
-        if _induced(v, inductor, timeout_s):
+        took = pause()
+        if not sites:
             status = _DONE
         else:
-            proof.postpone(time.perf_counter() - began)  # the bounded proof keeps its budget
+            proof.postpone(took)  # the bounded proof keeps its budget
             if status == _PAUSED:
                 status = proof.run(float("inf"))
     v.queries += proof.queries

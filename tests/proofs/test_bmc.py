@@ -191,3 +191,28 @@ def test_the_bounded_proof_resumes_after_an_induction_that_does_not_close(
     assert ind.asked == 1
     assert v.verdict == bmc.PROVED and v.depth == 2 and not v.unbounded
     assert v.reason.startswith("induction did not close")
+
+
+def test_a_slow_search_pauses_for_the_induction_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pause counts from the solver's first question, so a search that takes the
+    seconds (seed-corrected monotonic: 18 of its 31 s with a 60 s budget) does not come first."""
+    asked: list[int] = []
+    real_ask = bmc._ask
+
+    def counted(*args: object) -> object:
+        asked.append(1)
+        return real_ask(*args)  # type: ignore[arg-type]
+
+    class Counting(_StandInInduction):
+        def prove(self, prop: str, timeout_s: float) -> Outcome:
+            self.searched_after = len(asked)
+            return super().prove(prop, timeout_s)
+
+    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
+    monkeypatch.setattr(bmc, "_ask", counted)
+    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    ind = Counting(seconds=0.0, closes=True)
+    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
+    assert ind.asked == 1 and ind.searched_after == 0  # before the search's first question
+    assert v.verdict == bmc.PROVED and v.unbounded and v.witnesses["situation"]["reachable"]
+    assert len(asked) == 0  # and the proof made every later question unnecessary
