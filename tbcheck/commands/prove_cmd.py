@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="report unknown instead of proving an undecided property depth by "
                         "depth (a proof to a smaller depth is marked with its depth)")
     p.add_argument("--induction", type=float, default=INDUCTION_S, metavar="S",
-                   help="when a bounded proof is not done within a few seconds, search up to "
+                   help="when the solver has not decided a cell within a few seconds, search up to "
                         "S s (once a rule set and worker) for an inductive invariant and prove "
                         f"the property for every depth with it (default {INDUCTION_S:g}; 0: off)")
     p.add_argument("--induction-first", action="store_true",
