@@ -15,6 +15,7 @@ pass.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 import sys
@@ -97,7 +98,8 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
                 if w.cell is None and queue:
                     w.cell, w.attempt = _next(queue, w, workers, cells, group)
                     w.started = time.perf_counter()
-                    w.conn.send(cells[w.cell])
+                    with contextlib.suppress(OSError):  # it died idle: wait() finds it dead
+                        w.conn.send(cells[w.cell])
                     w.group = None if group is None else group(cells[w.cell])
             busy = [w for w in workers if w.cell is not None]
             ends = [w.started + limit_s(cells[w.cell]) for w in busy  # type: ignore[index]
