@@ -48,9 +48,13 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
     return rec
 
 
-def expected_of(rec: dict[str, Any]) -> str:
+def must_say(declared: str | None) -> str:
     """What a cell must say: the rule set's declaration, or ``proved`` when it declares none."""
-    return rec.get("declared") or "proved"
+    return declared or "proved"
+
+
+def expected_of(rec: dict[str, Any]) -> str:
+    return must_say(rec.get("declared"))
 
 
 def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],

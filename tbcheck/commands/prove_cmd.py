@@ -68,10 +68,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from proofs.bmc import UNKNOWN, Verdict
     from proofs.envelope import Envelope
     from properties import property_names
-    from tbcheck.loader import load_builtin, load_rules_file
-    from tbcheck.verdicts import expected_of, render_json, render_table, write_junit
+    from tbcheck.verdicts import expected_of, must_say, render_json, render_table, write_junit
 
     for prop in args.property:
         if prop not in property_names():
@@ -86,13 +86,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.random_runs <= 10**6 or not 0 <= args.fuzz_examples <= 10**6:
         raise UsageError("--random-runs and --fuzz-examples: between 0 and 1000000")
     props = args.property or property_names()
-    jobs: list[tuple[str, str]] = [("file", path) for path in args.variant_file]
-    for path in args.variant_file:
-        load_rules_file(path)  # a broken file is refused before any solving
     names = args.variant or ([] if args.variant_file else _builtin_names())
-    for name in names:
-        load_builtin(name)
-    jobs = [("builtin", n) for n in names] + jobs
+    jobs = [("builtin", n) for n in names] + [("file", path) for path in args.variant_file]
+    _LOADED.clear()  # a file may have changed since an earlier run in this process
+    for kind, ref in jobs:
+        _load(kind, ref)  # a broken file is refused before any solving (the workers, forked
+        # from here, find every rule set loaded)
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     # one cell a job, so that the slow cells spread over the workers; with --induction-first,
@@ -101,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     # with the most cells to prove go first: a violation is found in milliseconds, a proof
     # takes seconds, so the long ones do not come last for one worker while the other idles
     # (a user's file declares every cell proved, so it goes first)
-    heavy = {ref: sum(_declared(kind, ref, p) == "proved" for p in props) for kind, ref in jobs}
+    heavy = {ref: sum(must_say(_declarations(kind, ref).get(p)) == "proved" for p in props)
+             for kind, ref in jobs}
     cells = [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
              for ps in ([props] if args.induction_first else [[p] for p in props])]
     work = partial(_prove_one, env=env, timeout=args.timeout,
@@ -115,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(got, str):
             raise UsageError(got)
         if isinstance(got, Death):
-            got = _died(kind, ref, ps, env, got)
+            got = [_record(Verdict(_load(kind, ref).name, p, UNKNOWN, env.depth, reason=(
+                f"not decided: {got}; a crash or a hang of the solver (z3) or of the rule "
+                "file, and a rerun may decide it")), kind, ref) for p in ps]
         for r in got:
             print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
                   f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
@@ -133,13 +135,6 @@ def run(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _declared(kind: str, ref: str, prop: str) -> str:
-    """What a cell must say (a user's file declares every cell ``proved``)."""
-    from tbcheck.loader import load_builtin
-
-    return load_builtin(ref).expected.get(prop, "proved") if kind == "builtin" else "proved"
-
-
 def _builtin_names() -> list[str]:
     from model.registry import BUILTIN_MODULES
 
@@ -150,57 +145,51 @@ def _limit_s(timeout: float, induction: float, cell: tuple[str, str, list[str]])
     """How long a cell may take before its worker is killed: a property's passes (the search,
     the proof, the witness) take ``timeout`` each at most and the invariant's search
     ``induction``; twice that and two minutes (for the random runs and the fuzzing, and for a
-    loaded machine) is far past any cell seen (42.8 s at most, in the depth-8 matrix with 20 s
-    a cell)."""
+    loaded machine) is far past any cell seen (about 43 s at most, in the depth-8 matrix with
+    20 s a cell)."""
     return len(cell[2]) * (2 * (3 * timeout + induction) + 120)
 
 
-def _died(kind: str, ref: str, props: list[str], env: Any, death: Death
-          ) -> list[dict[str, Any]]:
-    """The records of a cell that had no answer: ``unknown``, and why."""
-    from proofs.bmc import UNKNOWN, Verdict
+_LOADED: dict[tuple[str, str], Any] = {}  # the rule sets this run loaded (workers inherit it)
+
+
+def _load(kind: str, ref: str) -> Any:
+    """A built-in rule set or a user's file, loaded once a run (a broken one: UsageError)."""
     from tbcheck.loader import load_builtin, load_rules_file
+
+    if (kind, ref) not in _LOADED:
+        _LOADED[kind, ref] = load_builtin(ref) if kind == "builtin" else load_rules_file(ref)
+    return _LOADED[kind, ref]
+
+
+def _declarations(kind: str, ref: str) -> dict[str, str]:
+    """A built-in rule set's declared verdicts; a user's file declares none."""
+    return dict(_load(kind, ref).expected) if kind == "builtin" else {}
+
+
+def _record(v: Any, kind: str, ref: str) -> dict[str, Any]:
     from tbcheck.verdicts import verdict_record
 
-    rules = load_builtin(ref) if kind == "builtin" else load_rules_file(ref)
-    declared = dict(rules.expected) if kind == "builtin" else {}
-    out = []
-    for prop in props:
-        rec = verdict_record(Verdict(rules.name, prop, UNKNOWN, env.depth, reason=(
-            f"not decided: {death}; a crash or a hang of the solver (z3) or of the rule "
-            "file, and a rerun may decide it")))
-        rec["ref"], rec["declared"] = ref, declared.get(prop)
-        out.append(rec)
-    return out
-
-
-_LOADED: dict[tuple[str, str], Any] = {}  # in a worker: the rule sets loaded so far
+    rec = verdict_record(v)
+    rec["ref"], rec["declared"] = ref, _declarations(kind, ref).get(v.prop)
+    return rec
 
 
 def _prove_one(cell: tuple[str, str, list[str]], env: Any, timeout: float,
                fuzz_examples: int, deepen: bool, induction_s: float = 0.0,
                random_runs: int = 0, induction_first: bool = False
                ) -> list[dict[str, Any]] | str:
-    """In a worker: load the rule set (once a worker), decide each property (the worker keeps
-    the last unrolling for the rule set's next cell)."""
+    """In a worker: decide each property of the rule set (loaded before the fork; the worker
+    keeps the last unrolling and invariant for the rule set's next cell)."""
     from proofs.bmc import check_rules
-    from tbcheck.loader import load_builtin, load_rules_file
-    from tbcheck.verdicts import verdict_record
 
     kind, ref, props = cell
     try:
-        rules = _LOADED.get((kind, ref)) or (
-            load_builtin(ref) if kind == "builtin" else load_rules_file(ref))
+        rules = _load(kind, ref)
     except UsageError as exc:
         return str(exc)
-    _LOADED[(kind, ref)] = rules
-    declared = dict(rules.expected) if kind == "builtin" else {}
-    out = []
-    for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
-                         fuzz_examples=fuzz_examples, deepen=deepen,
-                         induction_s=induction_s, random_runs=random_runs,
-                         induction_first=induction_first):
-        rec = verdict_record(v)
-        rec["ref"], rec["declared"] = ref, declared.get(v.prop)
-        out.append(rec)
-    return out
+    return [_record(v, kind, ref)
+            for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
+                                 fuzz_examples=fuzz_examples, deepen=deepen,
+                                 induction_s=induction_s, random_runs=random_runs,
+                                 induction_first=induction_first)]
