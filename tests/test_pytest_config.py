@@ -1,0 +1,41 @@
+"""The suite's own configuration (pyproject.toml): a test whose process crashes runs again,
+a test that fails does not (a flaky failure must show, a z3 crash must not sink CI)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ONCE = '''
+import ctypes, faulthandler
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+def test_crashes_once():
+    if not (HERE / "crashed").exists():
+        (HERE / "crashed").touch()
+        faulthandler.disable()  # a plain SIGSEGV, as z3's
+        ctypes.string_at(0)
+
+def test_fails_once():
+    if not (HERE / "failed").exists():
+        (HERE / "failed").touch()
+        raise AssertionError("failed once")
+'''
+
+
+def test_a_crash_runs_again_and_a_failure_does_not(tmp_path: Path) -> None:
+    (tmp_path / "test_once.py").write_text(ONCE)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir",
+         str(tmp_path), "-rA", str(tmp_path / "test_once.py")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert (tmp_path / "crashed").exists()  # it did crash, and then passed
+    assert "PASSED test_once.py::test_crashes_once" in out.stdout, out.stdout
+    assert "FAILED test_once.py::test_fails_once" in out.stdout, out.stdout
+    assert "1 failed, 1 passed, 1 rerun" in out.stdout, out.stdout
