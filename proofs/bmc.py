@@ -27,12 +27,14 @@ from proofs.envelope import Envelope
 from proofs.floors import with_order_facts
 from proofs.fuzz import minimize
 from proofs.hunt import Disagreement, Found, hunt
-from proofs.induction import Inductor
+from proofs.induction import Inductor, Outcome
 from proofs.query import scoped
+from proofs.searches import Searches
 from proofs.unroll import Unrolling, symbols, tolerances, unroll
 
 QUICK_S = 0.3  # first, brief try of each exact query
 INDUCE_AFTER_S = 4.0  # the solver's search and proof not done after this long pause for it
+POLL_S = 1.0  # while another worker searches the invariant, how often to ask whether it is done
 SEARCH_S = 2.0  # the search pass's budget for one step's query, per solver
 SEARCH_SHARE = 0.3  # the search pass's part of a cell's budget: the proof pass gets the rest
 SEARCH_EXACT_UPTO = 3  # deeper steps are searched with the linear probe only (z3's nonlinear
@@ -185,7 +187,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     induced = inductor is not None and (induction_first or inductor.ready)
     if induced:
         assert inductor is not None
-        if _induced(v, inductor, max(1.0, deadline - time.perf_counter())):
+        if _induced(v, inductor, max(1.0, deadline - time.perf_counter())).proved:
             sites = []
         # what follows (the witness, or the bounded passes) gets the whole budget again
         deadline = time.perf_counter() + timeout_s
@@ -200,15 +202,21 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # replaces them; if it does not close, they resume with the budget they had left
     may_pause = inductor is not None and not induced
     pause_at = time.perf_counter() + INDUCE_AFTER_S if may_pause else float("inf")
+    polling = False  # whether the pauses are polls, which let a question end first
 
     def pause() -> float:
-        """The induction in a pause: how long it took (0 once it proved the property)."""
-        nonlocal may_pause, sites
+        """The induction in a pause: how long it took (0 once it proved the property). While
+        another worker searches the invariant (``proofs.searches``), the passes go on and ask
+        again every ``POLL_S``: it may run out, and then this worker need not search."""
+        nonlocal may_pause, sites, pause_at, polling
         assert inductor is not None
-        may_pause, began = False, time.perf_counter()
-        if _induced(v, inductor, timeout_s):
-            sites = []
+        began = time.perf_counter()
+        out = _induced(v, inductor, timeout_s)
+        if out.proved:
+            may_pause, sites = False, []
             return 0.0
+        may_pause = polling = out.busy
+        pause_at = time.perf_counter() + POLL_S
         return time.perf_counter() - began
 
     # pass 2, search: one query a step (any check of that step violated?), first with one
@@ -232,15 +240,20 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     # pass 3, proof: each check on its own, briefly on the shared solver, then by cases with
     # the rest of the budget (a fresh solver a case)
     proof = _Proof(u, solver, [s for s in sites if s.step not in settled], deadline)
-    status = proof.run(pause_at if may_pause else float("inf"))
-    if may_pause and status in (_PAUSED, _STALLED):
-        took = pause()
+    status = proof.run(pause_at if may_pause else float("inf"), cut=not polling)
+    while may_pause and status in (_PAUSED, _STALLED):
+        began = time.perf_counter()
+        if status == _STALLED:  # nothing left but the induction: await the other's search
+            assert inductor is not None
+            inductor.await_search(POLL_S)
+        pause()
         if not sites:
             status = _DONE
-        else:
-            proof.postpone(took)  # the bounded proof keeps its budget
-            if status == _PAUSED:
-                status = proof.run(float("inf"))
+            break
+        proof.postpone(time.perf_counter() - began)  # the bounded proof keeps its budget
+        if status == _STALLED:
+            break
+        status = proof.run(pause_at if may_pause else float("inf"), cut=not polling)
     v.queries += proof.queries
     if proof.model is not None:
         return _violated(u, v, proof.model, proof.k, t0)
@@ -281,7 +294,7 @@ def check(u: Unrolling, prop: str, timeout_s: float = 20.0, fuzz_examples: int =
     return v
 
 
-def _induced(v: Verdict, inductor: Inductor, timeout_s: float) -> bool:
+def _induced(v: Verdict, inductor: Inductor, timeout_s: float) -> Outcome:
     """Whether the induction proves ``v``'s property for every depth; ``v`` says how it went."""
     ind = inductor.prove(v.prop, timeout_s)
     v.queries += ind.queries
@@ -289,7 +302,7 @@ def _induced(v: Verdict, inductor: Inductor, timeout_s: float) -> bool:
         v.unbounded, v.reason = True, ind.reason
     else:
         v.reason = f"induction did not close ({ind.reason}); "
-    return ind.proved
+    return ind
 
 
 _DONE, _PAUSED, _STALLED, _VIOLATED = "done", "paused", "stalled", "violated"
@@ -316,9 +329,10 @@ class _Proof:
         self.deadline += seconds
         self.began += seconds
 
-    def run(self, pause: float) -> str:
+    def run(self, pause: float, cut: bool = True) -> str:
         """Go on until done, a counterexample, a stall (deadline, or a pace that cannot
-        finish) or ``pause``, whichever first."""
+        finish) or ``pause``, whichever first; without ``cut``, a question that is being
+        asked at ``pause`` is not cut short (the pause comes after it)."""
         while self.k <= self.u.env.depth:
             todo = [s for s in self.sites if s.step == self.k]
             while self.i < len(todo):
@@ -329,7 +343,7 @@ class _Proof:
                 if left <= 0 or _hopeless(self.i, len(todo), now - self.began, left):
                     return _STALLED
                 self.queries += 1
-                until = min(self.deadline, pause)
+                until = min(self.deadline, pause) if cut else self.deadline
                 r, self.model, self.facts_first = _quick(
                     self.solver, todo[self.i].violated, until, self.facts_first)
                 if r == z3.unknown:
@@ -339,7 +353,7 @@ class _Proof:
                 if self.model is not None:
                     return _VIOLATED
                 if r == z3.unknown:
-                    if time.perf_counter() >= pause:
+                    if cut and time.perf_counter() >= pause:
                         return _PAUSED  # asked again after the pause, with the time left
                     return _STALLED
                 self.i += 1
@@ -405,8 +419,8 @@ def _violated(u: Unrolling, v: Verdict, model: z3.ModelRef, step: int, t0: float
 def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
                 timeout_s: float = 20.0, use_assumptions: bool = False,
                 fuzz_examples: int = 0, deepen: bool = False,
-                induction_s: float = 0.0, random_runs: int = 0, induction_first: bool = False
-                ) -> list[Verdict]:
+                induction_s: float = 0.0, random_runs: int = 0, induction_first: bool = False,
+                searches: Searches | None = None) -> list[Verdict]:
     """Each property's verdict; the rule set is unrolled once per distinct envelope (a cell
     may declare assumptions, e.g. the seed's synchronised clocks, when ``use_assumptions``).
 
@@ -415,7 +429,8 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     check the solver decided (``depth`` says it; ``reason`` says where it stopped).
     With ``induction_s`` > 0, a property whose bounded proof is slow is tried by induction
     (``check``), with an invariant searched for that long at most, once per rule set,
-    envelope and worker; with ``induction_first``, every property the random runs do not
+    envelope and worker (and once a run, with ``searches`` shared by its workers, when it
+    runs out of budget); with ``induction_first``, every property the random runs do not
     refute is."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for p in props:
@@ -424,7 +439,8 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     found: dict[str, Verdict] = {}
     for extra, group in groups.items():
         cell_env = replace(env, **dict(extra)) if extra else env
-        inductor = _work(rules, cell_env).inductor(induction_s) if induction_s > 0 else None
+        inductor = (_work(rules, cell_env).inductor(induction_s, searches)
+                    if induction_s > 0 else None)
         for p in group:
             t0 = time.perf_counter()
             v = _hunted_first(rules, p, cell_env, timeout_s, random_runs) if random_runs \
@@ -472,10 +488,11 @@ class _Work:
             self.unrolling = unroll(self.rules, self.env)
         return self.unrolling
 
-    def inductor(self, budget_s: float) -> Inductor:
+    def inductor(self, budget_s: float, searches: Searches | None = None) -> Inductor:
         """The rule set's induction, its invariant searched for once a worker."""
         if budget_s not in self.inductors:
-            self.inductors[budget_s] = Inductor(self.rules, self.env, budget_s)
+            self.inductors[budget_s] = Inductor(self.rules, self.env, budget_s,
+                                                searches=searches)
         return self.inductors[budget_s]
 
     def hunted(self, prop: str, runs: int) -> Found:

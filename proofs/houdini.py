@@ -172,8 +172,12 @@ def _defining(name: str, facts: list[Candidate], params: dict[str, Any]) -> Cand
 
 
 def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20.0,
-         query_s: float = 6.0) -> Invariant | None:
-    """The invariant, or None if the budget ran out before Houdini's fixpoint."""
+         query_s: float = 6.0, hint: dict[Any, list[Candidate]] | None = None
+         ) -> Invariant | None:
+    """The invariant, or None if the budget ran out before Houdini's fixpoint. With ``hint``
+    (another search's facts by control key), a key it names starts from those facts instead
+    of the sieved candidates: Houdini proves them again, so a wrong hint costs time, not
+    soundness."""
     t0 = time.perf_counter()
     deadline = t0 + timeout_s
     b = _Builder(rules, env, hz)
@@ -181,7 +185,8 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
     boot = Transition(as_z3(boot_path.cond), key(boot_path.ws), boot_path.ws,
                       quantities(b.world, boot_path.ws), Int(0),
                       [c for _, c in boot_path.checks])
-    samples = sample(rules, env, depth=max(env.depth, SAMPLE_DEPTH))
+    samples = (defaultdict(list) if hint else
+               sample(rules, env, depth=max(env.depth, SAMPLE_DEPTH)))
     holds: dict[Any, list[Candidate]] = {}
     inv = Invariant(rules, env, hz, b.sym, boot, b.generic, holds)
 
@@ -192,6 +197,10 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
         if k in holds:
             return
         routes[k] = route
+        if hint is not None and k in hint:
+            holds[k] = list(hint[k])
+            b.generic_of(ws, holds[k])
+            return
         if not samples.get(k):  # random runs missed it: take the route there
             sample(rules, env, runs=GUIDED_RUNS, route=route, out=samples, seed=len(routes))
         seen = samples.get(k, [])

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+from proofs.searches import Searches
 from tbcheck.errors import UsageError
 from tbcheck.workers import Death, run_cells
 
@@ -68,7 +71,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from proofs.bmc import UNKNOWN, Verdict
     from proofs.envelope import Envelope
     from properties import property_names
     from tbcheck.verdicts import expected_of, must_say, render_json, render_table, write_junit
@@ -93,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
         _load(kind, ref)  # a broken file is refused before any solving (the workers, forked
         # from here, find every rule set loaded)
     started = time.perf_counter()
-    results: list[dict[str, Any]] = []
     # one cell a job, so that the slow cells spread over the workers; with --induction-first,
     # one rule set a job, so that its invariant is searched for once. A worker keeps to one
     # rule set while it has cells (its unrolling and invariant are cached), and the rule sets
@@ -104,24 +105,14 @@ def run(args: argparse.Namespace) -> int:
              for kind, ref in jobs}
     cells = [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
              for ps in ([props] if args.induction_first else [[p] for p in props])]
+    # the workers share which invariant searches are going or ran out (proofs.searches)
+    shared = tempfile.TemporaryDirectory(prefix="tbcheck-searches-")
     work = partial(_prove_one, env=env, timeout=args.timeout,
                    fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen,
                    induction_s=args.induction, random_runs=args.random_runs,
-                   induction_first=args.induction_first)
-    for (kind, ref, ps), got in run_cells(work, cells, args.jobs,
-                                          limit_s=partial(_limit_s, args.timeout, args.induction),
-                                          name=lambda c: f"{c[1]} {', '.join(c[2])}",
-                                          group=lambda c: c[:2]):
-        if isinstance(got, str):
-            raise UsageError(got)
-        if isinstance(got, Death):
-            got = [_record(Verdict(_load(kind, ref).name, p, UNKNOWN, env.depth, reason=(
-                f"not decided: {got}; a crash or a hang of the solver (z3) or of the rule "
-                "file, and a rerun may decide it")), kind, ref) for p in ps]
-        for r in got:
-            print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
-                  f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
-        results.extend(got)
+                   induction_first=args.induction_first, searches=Searches(Path(shared.name)))
+    with shared:
+        results = _decide(work, cells, args, env.depth)
     order = {n: i for i, (_, n) in enumerate(jobs)}
     results.sort(key=lambda r: (order.get(r["ref"], 99), props.index(r["property"])))
     elapsed = time.perf_counter() - started
@@ -133,6 +124,30 @@ def run(args: argparse.Namespace) -> int:
     if args.junit:
         write_junit(args.junit, results)
     return 1 if bad else 0
+
+
+def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.Namespace,
+            depth: int) -> list[dict[str, Any]]:
+    """Every cell's records, in the order they are decided (progress on stderr); a cell whose
+    worker died or hung is ``unknown``, and says so."""
+    from proofs.bmc import UNKNOWN, Verdict
+
+    results: list[dict[str, Any]] = []
+    for (kind, ref, ps), got in run_cells(work, cells, args.jobs,
+                                          limit_s=partial(_limit_s, args.timeout, args.induction),
+                                          name=lambda c: f"{c[1]} {', '.join(c[2])}",
+                                          group=lambda c: c[:2]):
+        if isinstance(got, str):
+            raise UsageError(got)
+        if isinstance(got, Death):
+            got = [_record(Verdict(_load(kind, ref).name, p, UNKNOWN, depth, reason=(
+                f"not decided: {got}; a crash or a hang of the solver (z3) or of the rule "
+                "file, and a rerun may decide it")), kind, ref) for p in ps]
+        for r in got:
+            print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
+                  f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
+        results.extend(got)
+    return results
 
 
 def _builtin_names() -> list[str]:
@@ -177,8 +192,8 @@ def _record(v: Any, kind: str, ref: str) -> dict[str, Any]:
 
 def _prove_one(cell: tuple[str, str, list[str]], env: Any, timeout: float,
                fuzz_examples: int, deepen: bool, induction_s: float = 0.0,
-               random_runs: int = 0, induction_first: bool = False
-               ) -> list[dict[str, Any]] | str:
+               random_runs: int = 0, induction_first: bool = False,
+               searches: Searches | None = None) -> list[dict[str, Any]] | str:
     """In a worker: decide each property of the rule set (loaded before the fork; the worker
     keeps the last unrolling and invariant for the rule set's next cell)."""
     from proofs.bmc import check_rules
@@ -192,4 +207,4 @@ def _prove_one(cell: tuple[str, str, list[str]], env: Any, timeout: float,
             for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
                                  fuzz_examples=fuzz_examples, deepen=deepen,
                                  induction_s=induction_s, random_runs=random_runs,
-                                 induction_first=induction_first)]
+                                 induction_first=induction_first, searches=searches)]

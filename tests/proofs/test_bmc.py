@@ -161,6 +161,47 @@ def test_an_induction_that_does_not_close_leaves_the_bounded_passes_their_budget
     assert v.reason.startswith("induction did not close (no invariant within the budget)")
 
 
+class _BusyElsewhere:
+    """An induction whose invariant another worker is searching for its first ``busy`` asks
+    (or until awaited), and which closes after."""
+
+    ready = False
+
+    def __init__(self, busy: int) -> None:
+        self.busy, self.asked, self.awaited = busy, 0, False
+
+    def prove(self, prop: str, timeout_s: float) -> Outcome:
+        self.asked += 1
+        if self.asked <= self.busy and not self.awaited:
+            return Outcome(False, "another worker is searching the invariant", busy=True)
+        return Outcome(True, "stand-in invariant")
+
+    def await_search(self, poll_s: float) -> None:
+        self.awaited = True
+
+
+def test_while_another_worker_searches_the_passes_go_on_and_ask_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
+    monkeypatch.setattr(bmc, "SEARCH_S", 0.0)
+    monkeypatch.setattr(bmc, "POLL_S", 0.0)  # ask at every question's end
+    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    ind = _BusyElsewhere(busy=3)
+    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
+    assert ind.asked == 4 and not ind.awaited
+    assert v.verdict == bmc.PROVED and v.unbounded and v.reason == "stand-in invariant"
+
+
+def test_a_stalled_proof_awaits_the_other_workers_search(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
+    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    ind = _BusyElsewhere(busy=10**6)
+    v = bmc.check(u, "monotonic", 0.001, inductor=ind)  # type: ignore[arg-type]
+    assert ind.awaited  # the proof stalled at once, and waited for the search
+    assert v.verdict == bmc.PROVED and v.unbounded
+
+
 def test_a_bounded_proof_done_before_the_pause_never_pays_for_the_induction(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 1e6)  # no proof here is slow

@@ -73,3 +73,17 @@ def test_a_question_the_exact_solver_cannot_settle_goes_to_the_abstraction(
     kept = houdini._exact_survivors(inv, q, [], tr, list(terms), 1e9, 1.0)  # type: ignore
     assert Candidate("le", "b", "a") not in kept
     assert (Candidate("le", "b", "a"), tr, "undecided") in inv.log
+
+
+def test_a_hint_is_proved_again_and_a_wrong_fact_in_it_falls(inductor: Inductor) -> None:
+    inv = inductor.invariant
+    assert inv is not None and inductor.horizon is not None
+    boot = inv.boot.post
+    wrong = Candidate("const", "t", k=12345)  # true time is 0 at boot, not 12345 ns
+    hint = {k: list(v) for k, v in inv.holds.items()}
+    hint[boot] = hint[boot] + [wrong]
+    again = houdini.find(inv.rules, inv.env, inductor.horizon, 120.0, hint=hint)
+    assert again is not None
+    assert wrong not in again.holds[boot]
+    assert any(c == wrong and why == "refuted" for c, _, why in again.log)
+    assert again.holds == inv.holds  # everything else in the hint was proved again
