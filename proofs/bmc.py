@@ -429,9 +429,9 @@ def check_rules(rules: type[RuleSet], props: list[str], env: Envelope,
     check the solver decided (``depth`` says it; ``reason`` says where it stopped).
     With ``induction_s`` > 0, a property whose bounded proof is slow is tried by induction
     (``check``), with an invariant searched for that long at most, once per rule set,
-    envelope and worker (and once a run, with ``searches`` shared by its workers, when it
-    runs out of budget); with ``induction_first``, every property the random runs do not
-    refute is."""
+    envelope and worker (with ``searches``, shared by a run's workers: one search of it at a
+    time, none after one ran out, a found invariant's facts handed on); with
+    ``induction_first``, every property the random runs do not refute is."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for p in props:
         extra = rules.assume.get(p, {}) if use_assumptions else {}
