@@ -105,13 +105,13 @@ def run(args: argparse.Namespace) -> int:
              for kind, ref in jobs}
     cells = [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
              for ps in ([props] if args.induction_first else [[p] for p in props])]
-    # the workers share which invariant searches are going or ran out (proofs.searches)
-    shared = tempfile.TemporaryDirectory(prefix="tbcheck-searches-")
-    work = partial(_prove_one, env=env, timeout=args.timeout,
-                   fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen,
-                   induction_s=args.induction, random_runs=args.random_runs,
-                   induction_first=args.induction_first, searches=Searches(Path(shared.name)))
-    with shared:
+    # the workers share their invariant searches: which are going, which ran out, and the
+    # facts of those that found one (proofs.searches)
+    with tempfile.TemporaryDirectory(prefix="tbcheck-searches-") as folder:
+        work = partial(_prove_one, env=env, timeout=args.timeout,
+                       fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen,
+                       induction_s=args.induction, random_runs=args.random_runs,
+                       induction_first=args.induction_first, searches=Searches(Path(folder)))
         results = _decide(work, cells, args, env.depth)
     order = {n: i for i, (_, n) in enumerate(jobs)}
     results.sort(key=lambda r: (order.get(r["ref"], 99), props.index(r["property"])))
