@@ -481,7 +481,9 @@ class _Work:
     env: Envelope
     unrolling: Unrolling | None = None
     hunts: dict[tuple[str, int], Found] = field(default_factory=dict)
-    inductors: dict[float, Inductor] = field(default_factory=dict)  # by search budget
+    # by search budget and the run whose workers share their searches (a new run, a new
+    # induction: the last run's shared folder is gone)
+    inductors: dict[tuple[float, Searches | None], Inductor] = field(default_factory=dict)
 
     def unrolled(self) -> Unrolling:
         if self.unrolling is None:
@@ -490,10 +492,10 @@ class _Work:
 
     def inductor(self, budget_s: float, searches: Searches | None = None) -> Inductor:
         """The rule set's induction, its invariant searched for once a worker."""
-        if budget_s not in self.inductors:
-            self.inductors[budget_s] = Inductor(self.rules, self.env, budget_s,
-                                                searches=searches)
-        return self.inductors[budget_s]
+        if (budget_s, searches) not in self.inductors:
+            self.inductors[budget_s, searches] = Inductor(self.rules, self.env, budget_s,
+                                                          searches=searches)
+        return self.inductors[budget_s, searches]
 
     def hunted(self, prop: str, runs: int) -> Found:
         if (prop, runs) not in self.hunts:

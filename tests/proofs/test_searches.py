@@ -17,11 +17,13 @@ from proofs.induction import Inductor
 from proofs.searches import BUSY, MINE, RAN_OUT, Searches
 
 
-def _another_process_claims(folder: Path, what: str) -> subprocess.Popen[str]:
-    """A live process that has claimed ``what`` and holds it until its stdin closes."""
-    code = ("import sys; from pathlib import Path; from proofs.searches import Searches; "
-            f"print(Searches(Path({str(folder)!r})).claim({what!r}), flush=True); "
-            "sys.stdin.read()")
+def _another_process_claims(folder: Path, what: str, then: str = "sys.stdin.read()"
+                            ) -> subprocess.Popen[str]:
+    """A live process that has claimed ``what`` (as ``s``), then does ``then`` (by default,
+    holds the claim until its stdin closes)."""
+    code = ("import sys, time; from pathlib import Path; from proofs.searches import Searches; "
+            f"s = Searches(Path({str(folder)!r})); print(s.claim({what!r}), flush=True); "
+            + then)
     p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
     assert p.stdout is not None and p.stdout.readline().strip() == MINE
@@ -88,16 +90,12 @@ def test_the_induction_skips_a_search_another_worker_ran_out_of(
 
 def test_the_induction_awaits_the_end_of_another_workers_search(tmp_path: Path) -> None:
     ind = Inductor(builtin("qemu-tcg"), Envelope(), 0.01, searches=Searches(tmp_path))
-    code = ("import time; from pathlib import Path; from proofs.searches import Searches; "
-            f"s = Searches(Path({str(tmp_path)!r})); print(s.claim({ind._what()!r}), "
-            f"flush=True); time.sleep(1); s.finish({ind._what()!r}, None)")
-    other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).parents[2])
-    assert other.stdout is not None and other.stdout.readline().strip() == MINE
+    other = _another_process_claims(tmp_path, ind._what(),
+                                    f"time.sleep(1); s.finish({ind._what()!r}, None)")
     ind.await_search(0.05)
     assert not Searches(tmp_path).busy(ind._what())  # it returned when the search ended
     assert Searches(tmp_path).claim(ind._what()) == RAN_OUT
-    other.wait()
+    other.communicate("")
 
 
 def test_the_induction_waits_for_a_search_another_worker_is_doing(
