@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 verify: $(STAMP)
-	$(BIN)/tbcheck prove --depth 4 --timeout 20
+	$(BIN)/tbcheck prove --depth 4
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,12 +1,17 @@
-"""The full verdict matrix, timed per cell: every built-in rule set against every property.
+"""The full verdict matrix, per cell: every built-in rule set against every property, with
+each cell's z3 resource count (its budget's measure, the same on every run) and its time.
 
-Run: .venv/bin/python bench/matrix.py [depth] [timeout_s]  (writes bench/results/matrix-dDEPTH.md)
+Run: .venv/bin/python bench/matrix.py [depth] [rlimit]  (writes
+bench/results/matrix-dDEPTH-DATE.md with the date, the commit and the machine).
 Times are wall-clock on a shared machine: compare cells with each other within one run.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import platform
 import subprocess
 import sys
 import time
@@ -17,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     depth = sys.argv[1] if len(sys.argv) > 1 else "4"
-    timeout = sys.argv[2] if len(sys.argv) > 2 else "20"
+    rlimit = sys.argv[2] if len(sys.argv) > 2 else "20M"
     t = time.perf_counter()
     proc = subprocess.run([str(ROOT / ".venv/bin/tbcheck"), "prove", "--depth", depth,
-                           "--timeout", timeout, "--json"], capture_output=True, text=True,
+                           "--rlimit", rlimit, "--json"], capture_output=True, text=True,
                           cwd=ROOT)
     wall = time.perf_counter() - t
     data = json.loads(proc.stdout)
@@ -32,14 +37,21 @@ def main() -> None:
         cell = f"{r['verdict']}" + (f"@{r['depth']}" if r["verdict"] == "proved" and
                                     r["depth"] < int(depth) else "")
         cell += " (all)" if r.get("unbounded") else ""
-        cell += f" {r['seconds']:.2f} s" + (" (fuzz)" if r.get("found_by") == "fuzz" else "")
+        cell += (f" {r['resources'] / 1e6:.2f}M {r['seconds']:.2f} s" +
+                 (" (fuzz)" if r.get("found_by") == "fuzz" else ""))
         rows.setdefault(r["variant"], {})[r["property"]] = cell
-    lines = [f"# Verdict matrix, depth {depth}, timeout {timeout} s a cell, 2 worker processes",
-             "", f"Wall time of the whole run: {wall:.1f} s (exit status {proc.returncode}).", "",
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip()
+    today = datetime.date.today().isoformat()
+    lines = [f"# Verdict matrix, depth {depth}, {rlimit} resource units a cell, 2 workers", "",
+             f"{today}, commit {commit}, {platform.machine()} {os.cpu_count()} cores "
+             f"({platform.platform()}); each cell: verdict, z3 resource units (millions), "
+             "seconds.", "",
+             f"Wall time of the whole run: {wall:.1f} s (exit status {proc.returncode}).", "",
              "| rule set | " + " | ".join(props) + " |", "|---" * (len(props) + 1) + "|"]
     for v, cells in rows.items():
         lines.append(f"| {v} | " + " | ".join(cells.get(p, "") for p in props) + " |")
-    out = ROOT / "bench" / "results" / f"matrix-d{depth}.md"
+    out = ROOT / "bench" / "results" / f"matrix-d{depth}-{today}.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -10,32 +10,31 @@ step 5: undecided in 10 s each, 11.7 s together by cases).
 
 from __future__ import annotations
 
-import time
-
 import z3
 
+from proofs.budget import Budget
 from proofs.floors import with_order_facts
 from proofs.query import on_own
 
-WHOLE_S = 1.0  # the whole check's own try: many are decided whole in a second or so
-CASE_S = 0.25  # a case's own try before it is split on the next step
+WHOLE = 300_000  # the whole check's own try: many are decided whole with this much
+CASE = 75_000  # a case's own try before it is split on the next step
 
 
 def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef, steps: list[list[z3.BoolRef]],
-             deadline: float, facts: bool = False, fixed: tuple[z3.BoolRef, ...] = ()
+             budget: Budget, facts: bool = False, fixed: tuple[z3.BoolRef, ...] = ()
              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
     """Is ``term`` satisfiable under ``constraints``? ``steps`` are the one-hot event choices
     of the steps ``term`` depends on, in order (``fixed``: the choices already substituted).
     unsat when every case is; a model (of the whole term, so that it decodes into events)
-    when one case is satisfiable; unknown when the deadline comes first. With ``facts``, each
+    when one case is satisfiable; unknown when the budget runs out first. With ``facts``, each
     question carries its divisions' order facts (``proofs.floors``)."""
-    left = deadline - time.perf_counter()
-    if left <= 0:
+    if budget.out:
         return z3.unknown, None
     asked = with_order_facts(term) if facts else term
-    r, _ = on_own(constraints, asked, min(CASE_S if fixed else WHOLE_S, left) if steps else left)
+    r, _ = on_own(constraints, asked,
+                  budget.share(CASE if fixed else WHOLE) if steps else budget.left)
     if r == z3.sat:  # ask again with the case's events asserted, so that the model names them
-        return on_own([*constraints, *fixed], asked, deadline - time.perf_counter())
+        return on_own([*constraints, *fixed], asked, budget.left)
     if r == z3.unsat or not steps:
         return r, None
     choice, rest = steps[0], steps[1:]
@@ -44,7 +43,7 @@ def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef, steps: list[list[z
                                                  for i, b in enumerate(choice)]))
         if z3.is_false(case):
             continue
-        r, m = by_cases(constraints, case, rest, deadline, facts, (*fixed, chosen))
+        r, m = by_cases(constraints, case, rest, budget, facts, (*fixed, chosen))
         if r != z3.unsat:
             return r, m
     return z3.unsat, None

@@ -11,7 +11,6 @@ reachable within the horizon (``proofs.horizon``), at any depth.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,6 +21,7 @@ from model.api import RuleSet
 from model.domain import Bool, Int, fresh
 from model.structure import clone, key, rebuild
 from model.world import Path, World, WorldState
+from proofs.budget import MEGA, Budget
 from proofs.envelope import Envelope
 from proofs.horizon import Horizon
 from proofs.quantities import Candidate, Values, candidates, named_leaves, prune, quantities
@@ -34,8 +34,10 @@ GUIDED_RUNS = 20  # concrete runs along the route to a control state random runs
 SAMPLE_DEPTH = 8  # events a sieving run goes at least: the invariant is for every depth, and
 # runs of the envelope's depth 4 left seed-corrected's search 172 facts (306 at 8), too few
 # for its monotonic
-SPLIT_AFTER_S = 0.4  # a question about many candidates that takes longer is split in two
-ABSTRACT_FIRST_S = 1.0  # for a question through the linear abstraction
+SPLIT_AFTER = 120_000  # resource units: a question about many candidates that takes more
+# is split in two
+ABSTRACT_FIRST = 300_000  # for a question through the linear abstraction
+QUERY = 2 * MEGA  # at most, for one question
 GROWING = ("bound", "sumbound")  # the candidates that grow with time
 WIDE = 1 << 130  # bounds of an unknown mathematical integer in a generic state
 
@@ -81,7 +83,6 @@ class Invariant:
     generic: dict[Any, Generic]
     holds: dict[Any, list[Candidate]]
     queries: int = 0
-    seconds: float = 0.0
     log: list[tuple[Candidate, Transition, str]] = field(default_factory=list)  # what fell, why
 
     def assume(self, g: Generic) -> list[z3.BoolRef]:
@@ -171,15 +172,17 @@ def _defining(name: str, facts: list[Candidate], params: dict[str, Any]) -> Cand
     return None
 
 
-def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20.0,
-         query_s: float = 6.0, hint: dict[Any, list[Candidate]] | None = None
-         ) -> Invariant | None:
-    """The invariant, or None if the budget ran out before Houdini's fixpoint. With ``hint``
-    (another search's facts by control key), a key it names starts from those facts instead
-    of the sieved candidates: Houdini proves them again, so a wrong hint costs time, not
-    soundness."""
-    t0 = time.perf_counter()
-    deadline = t0 + timeout_s
+def find(rules: type[RuleSet], env: Envelope, hz: Horizon, units: int = 6 * MEGA,
+         query: int = QUERY, hint: dict[Any, list[Candidate]] | None = None,
+         trusted: bool = False) -> Invariant | None:
+    """The invariant, or None if the budget (``units``, z3's resource units) ran out before
+    Houdini's fixpoint. With ``hint`` (another search's facts by control key), a key it names
+    starts from those facts instead of the sieved candidates: Houdini proves them again, so a
+    wrong hint costs time, not soundness. With ``trusted`` too, the hint is the fixpoint that
+    this same code reached on the same rule set and envelope in another process (the run's
+    one search, ``tbcheck.workers``): the states and transitions are rebuilt without sieving
+    again, and a control key the hint does not name gives None."""
+    budget = Budget(units)
     b = _Builder(rules, env, hz)
     boot_path = b.world.boot()
     boot = Transition(as_z3(boot_path.cond), key(boot_path.ws), boot_path.ws,
@@ -192,6 +195,8 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
 
     routes: dict[Any, list[Any]] = {boot.post: []}
 
+    missing: list[Any] = []  # keys a trusted hint does not name
+
     def start(ws: WorldState, route: list[Any]) -> None:
         k = key(ws)
         if k in holds:
@@ -200,6 +205,10 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
         if hint is not None and k in hint:
             holds[k] = list(hint[k])
             b.generic_of(ws, holds[k])
+            return
+        if trusted:
+            missing.append(k)
+            holds[k] = []
             return
         if not samples.get(k):  # random runs missed it: take the route there
             sample(rules, env, runs=GUIDED_RUNS, route=route, out=samples, seed=len(routes))
@@ -214,7 +223,8 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
         b.generic_of(ws, holds[k])
 
     start(boot_path.ws, [])
-    if not _sieve(inv, Query(b.sym.constraints), [boot.cond], boot, holds, deadline, query_s):
+    if not trusted and not _sieve(inv, Query(b.sym.constraints), [boot.cond], boot, holds,
+                                  budget, query):
         return None
     work = [boot.post]
     while work:
@@ -230,7 +240,9 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
                 start(tr.post_ws, routes[k] + [tr.alt])
                 work.append(tr.post)
             before_post = len(holds[tr.post])
-            ok = _sieve(inv, s, pre + [tr.cond], tr, holds, deadline, query_s)
+            if trusted:
+                continue
+            ok = _sieve(inv, s, pre + [tr.cond], tr, holds, budget, query)
             if not ok:
                 return None
             if len(holds[tr.post]) != before_post and tr.post not in work and tr.post != k:
@@ -239,15 +251,14 @@ def find(rules: type[RuleSet], env: Envelope, hz: Horizon, timeout_s: float = 20
                 break  # the pre state's own assumption weakened: start it again
         if holds[k] != before and k not in work:
             work.append(k)
-    inv.seconds = time.perf_counter() - t0
-    return inv
+    return None if missing else inv
 
 
 def _sieve(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
-           holds: dict[Any, list[Candidate]], deadline: float, query_s: float) -> bool:
+           holds: dict[Any, list[Candidate]], budget: Budget, query: int) -> bool:
     """Keep the post key's candidates that hold after ``tr`` from a state where ``facts`` hold;
     False if the budget ran out."""
-    keep = _survivors(inv, s, facts, tr, holds[tr.post], deadline, query_s)
+    keep = _survivors(inv, s, facts, tr, holds[tr.post], budget, query)
     if keep is None:
         return False
     holds[tr.post] = keep
@@ -255,7 +266,7 @@ def _sieve(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
 
 
 def _survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
-               cands: list[Candidate], deadline: float, query_s: float
+               cands: list[Candidate], budget: Budget, query: int
                ) -> list[Candidate] | None:
     """The candidates that hold after ``tr`` from a state where ``facts`` hold (None if the
     budget ran out). The bounds that grow with time go their own way: each needs a product's
@@ -264,15 +275,15 @@ def _survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition
     candidates, they made the whole question stall."""
     grows = [c for c in cands if c.kind in GROWING]
     rest = _exact_survivors(inv, s, facts, tr, [c for c in cands if c.kind not in GROWING],
-                            deadline, query_s)
-    kept = _bound_survivors(inv, s, facts, tr, grows, deadline, query_s)
+                            budget, query)
+    kept = _bound_survivors(inv, s, facts, tr, grows, budget, query)
     if rest is None or kept is None:
         return None
     return [c for c in cands if c in rest or c in kept]
 
 
 def _exact_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
-                     cands: list[Candidate], deadline: float, query_s: float
+                     cands: list[Candidate], budget: Budget, query: int
                      ) -> list[Candidate] | None:
     """Ask whether all hold; drop what a model refutes; ask what the solver cannot decide of
     the linear abstraction (qemu-tcg's ``muldiv64`` of the virtual clock and an unknown
@@ -281,12 +292,11 @@ def _exact_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Tran
     todo = list(cands)
     while todo:
         terms = [tr.term(c, inv.horizon) for c in todo]
-        left = deadline - time.perf_counter()
-        if left <= 0:
+        if budget.out:
             return None
         inv.queries += 1
-        budget = query_s if len(todo) == 1 else min(SPLIT_AFTER_S, query_s)
-        r, m = s.check(facts, z3.Not(z3.And(terms)), min(budget, left), len(todo) == 1)
+        units = query if len(todo) == 1 else min(SPLIT_AFTER, query)
+        r, m = s.check(facts, z3.Not(z3.And(terms)), budget.share(units), len(todo) == 1)
         if r == z3.unsat:
             return todo
         kept = todo if m is None else [c for c, t in zip(todo, terms, strict=True)
@@ -298,34 +308,33 @@ def _exact_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Tran
         if len(todo) == 1:
             inv.log.append((todo[0], tr, "undecided"))
             return []
-        if _all_hold_abstractly(inv, s, facts, terms, deadline):
+        if _all_hold_abstractly(inv, s, facts, terms, budget):
             return todo
         half = len(todo) // 2
-        first = _exact_survivors(inv, s, facts, tr, todo[:half], deadline, query_s)
-        second = _exact_survivors(inv, s, facts, tr, todo[half:], deadline, query_s)
+        first = _exact_survivors(inv, s, facts, tr, todo[:half], budget, query)
+        second = _exact_survivors(inv, s, facts, tr, todo[half:], budget, query)
         return None if first is None or second is None else first + second
     return todo
 
 
 def _bound_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Transition,
-                     cands: list[Candidate], deadline: float, query_s: float
+                     cands: list[Candidate], budget: Budget, query: int
                      ) -> list[Candidate] | None:
     """The growing bounds that hold after ``tr``: all at once through the abstraction, else
     each on its own, the abstraction first."""
     if not cands:
         return []
     terms = [tr.term(c, inv.horizon) for c in cands]
-    if deadline <= time.perf_counter():
+    if budget.out:
         return None
-    if _all_hold_abstractly(inv, s, facts, terms, deadline):
+    if _all_hold_abstractly(inv, s, facts, terms, budget):
         return cands
     kept = []
     for c, t in zip(cands, terms, strict=True):
-        left = deadline - time.perf_counter()
-        if left <= 0:
+        if budget.out:
             return None
         inv.queries += 1
-        r = s.check(facts, z3.Not(t), min(query_s, left), abstract_first=True)[0]
+        r = s.check(facts, z3.Not(t), budget.share(query), abstract_first=True)[0]
         if r == z3.unsat:
             kept.append(c)
         else:
@@ -334,12 +343,11 @@ def _bound_survivors(inv: Invariant, s: Query, facts: list[z3.BoolRef], tr: Tran
 
 
 def _all_hold_abstractly(inv: Invariant, s: Query, facts: list[z3.BoolRef],
-                         terms: list[z3.BoolRef], deadline: float) -> bool:
-    """Whether the linear abstraction shows every one of ``terms`` to hold, asked once, for
-    ``ABSTRACT_FIRST_S`` at most (False also when it cannot tell)."""
+                         terms: list[z3.BoolRef], budget: Budget) -> bool:
+    """Whether the linear abstraction shows every one of ``terms`` to hold, asked once, with
+    ``ABSTRACT_FIRST`` units at most (False also when it cannot tell)."""
     inv.queries += 1
-    left = min(ABSTRACT_FIRST_S, deadline - time.perf_counter())
-    return s.abstract_unsat(facts, z3.Not(z3.And(terms)), left)
+    return s.abstract_unsat(facts, z3.Not(z3.And(terms)), budget.share(ABSTRACT_FIRST))
 
 
 def describe(inv: Invariant) -> dict[str, list[str]]:

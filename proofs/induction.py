@@ -8,115 +8,96 @@ state may be unreachable): the property then goes back to bounded model checking
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import z3
 
 from model.api import RuleSet
+from proofs.budget import MEGA, Budget
 from proofs.envelope import Envelope
 from proofs.horizon import Horizon, horizon
-from proofs.houdini import Generic, Invariant, checks_of, find
+from proofs.houdini import QUERY, Generic, Invariant, checks_of, find
 from proofs.query import Query
-from proofs.searches import BUSY, RAN_OUT, Searches
 from proofs.unroll import as_z3
+
+SEARCH = 6 * MEGA  # the invariant search's default budget, in z3 resource units
+
+#: the facts of a rule set's invariant by control key, as ``search`` returns them
+Facts = dict[Any, list[Any]]
 
 
 @dataclass
 class Outcome:
     proved: bool
     reason: str
-    seconds: float = 0.0
     queries: int = 0
     facts: int = 0  # size of the invariant used
-    busy: bool = False  # not tried: another worker is searching the invariant
+
+
+def search(rules: type[RuleSet], env: Envelope, units: int) -> Facts | None:
+    """The rule set's invariant facts (Houdini's fixpoint within ``units``), or None: what a
+    run's one search of a rule set hands to its cells (``tbcheck.workers``)."""
+    hz = horizon(env, rules.offset_granularity)
+    inv = None if hz is None else find(rules, env, hz, units)
+    return None if inv is None else inv.holds
 
 
 @dataclass
 class Inductor:
-    """Finds the rule set's invariant on first use (once for all its properties)."""
+    """Finds the rule set's invariant on first use (once for all its properties): searched
+    here, or, with ``source``, taken from the run's one search of it (the same search in a
+    process of its own, so that every cell gets the same facts whichever asked first)."""
 
     rules: type[RuleSet]
     env: Envelope
-    budget_s: float
-    query_s: float = 6.0
+    units: int = SEARCH
+    query: int = QUERY
+    source: Callable[[], Facts | None] | None = None
     horizon: Horizon | None = None
     invariant: Invariant | None = None
     tried: bool = False
-    houdini_s: float = 0.0
-    searches: Searches | None = None  # the run's other workers' searches, if shared
-    shared: str = ""  # what the claim of the search said (proofs.searches)
     _queries: dict[int, Query] = field(default_factory=dict)
 
-    @property
-    def ready(self) -> bool:
-        """Whether the invariant was searched for and found (an induction then costs little)."""
-        return self.tried and self.invariant is not None
-
-    def prove(self, prop: str, timeout_s: float) -> Outcome:
-        t0 = time.perf_counter()
+    def prove(self, prop: str, units: int) -> Outcome:
+        """Whether ``prop`` holds at boot and after every transition from a state where the
+        invariant holds, within ``units`` for the induction's own questions."""
         if not self.tried:
             self.horizon = horizon(self.env, self.rules.offset_granularity)
             if self.horizon is not None:
-                self.shared = self._claim()
-                if self.shared == BUSY:  # untried: a later cell may search, or learn it ran out
-                    return Outcome(False, "another worker is searching the invariant",
-                                   busy=True)
-                if self.shared != RAN_OUT:
-                    hint = None if self.searches is None else self.searches.facts(self._what())
-                    self.invariant = find(self.rules, self.env, self.horizon, self.budget_s,
-                                          self.query_s, hint)
-                    if self.searches is not None:
-                        self.searches.finish(self._what(), None if self.invariant is None
-                                             else self.invariant.holds)
+                if self.source is None:
+                    self.invariant = find(self.rules, self.env, self.horizon, self.units,
+                                          self.query)
+                else:
+                    facts = self.source()
+                    self.invariant = None if facts is None else find(
+                        self.rules, self.env, self.horizon, self.units, self.query, facts,
+                        trusted=True)
             self.tried = True
-            self.houdini_s = time.perf_counter() - t0
         inv = self.invariant
         if inv is None:
-            why = ("the envelope leaves no room below 2**63 for a horizon"
-                   if self.horizon is None else "no invariant within the budget" +
-                   (" (another worker's search)" if self.shared == RAN_OUT else ""))
-            return Outcome(False, why, time.perf_counter() - t0)
-        deadline = time.perf_counter() + timeout_s
+            return Outcome(False, "the envelope leaves no room below 2**63 for a horizon"
+                           if self.horizon is None else "no invariant within the budget")
+        budget = Budget(units)
         out = Outcome(False, "", facts=inv.size())
         for g, tr, chk in checks_of(inv, prop):
             if z3.is_true(z3.simplify(as_z3(chk.ok))):
                 continue
             q = self._query(inv, g)
             facts = ([] if g is None else inv.assume(g)) + [tr.cond]
-            left = deadline - time.perf_counter()
             out.queries += 1
-            r = z3.unknown if left <= 0 else q.check(facts, z3.Not(as_z3(chk.ok)),
-                                                     min(self.query_s * 2, left))[0]
+            r = q.check(facts, z3.Not(as_z3(chk.ok)), budget.share(self.query * 2))[0]
             if r != z3.unsat:
                 out.reason = (f"{chk.what}: the induction step " +
                               ("fails" if r == z3.sat else "is undecided") +
                               " from a state the invariant allows")
-                out.seconds = time.perf_counter() - t0
                 return out
         out.proved = True
         assert self.horizon is not None
         out.reason = (f"induction: {inv.size()} invariant facts over {len(inv.holds)} control "
                       f"states; holds for {self.horizon.describe()}")
-        out.seconds = time.perf_counter() - t0
         return out
-
-    def await_search(self, poll_s: float) -> None:
-        """Wait while another worker searches the invariant (at most this search's budget and
-        a margin: z3 can overrun its timeouts)."""
-        if self.searches is None:
-            return
-        until = time.perf_counter() + self.budget_s + 10.0
-        while time.perf_counter() < until and self.searches.busy(self._what()):
-            time.sleep(poll_s)
-
-    def _claim(self) -> str:
-        """Whether to search (see ``proofs.searches``); always, when not shared."""
-        return "" if self.searches is None else self.searches.claim(self._what())
-
-    def _what(self) -> str:
-        r = self.rules
-        return f"{r.__module__}.{r.__qualname__} {r.name} {self.env!r} {self.budget_s!r}"
 
     def _query(self, inv: Invariant, g: Generic | None) -> Query:
         k = -1 if g is None else g.index

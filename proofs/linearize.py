@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import z3
 
 from model.intervals import term_interval
+from proofs.budget import tactic_steps
 
 
 @dataclass
@@ -29,13 +30,14 @@ class Linearizer:
     _alive: list[z3.ExprRef] = field(default_factory=list)
     _count: int = 0
 
-    def abstract(self, term: z3.BoolRef, seconds: float = 2.0) -> z3.BoolRef | None:
-        """The abstraction of ``term``, or None if spreading products takes too long."""
+    def abstract(self, term: z3.BoolRef, units: int = 20_000_000) -> z3.BoolRef | None:
+        """The abstraction of ``term``, or None if spreading products takes more than
+        ``units`` (counted in rewriting steps, never in seconds: ``proofs.budget``)."""
         goal = z3.Goal()
         goal.add(term)
         try:
-            spread = z3.TryFor(z3.With("simplify", som=True, push_ite_arith=True),
-                               max(1, int(seconds * 1000)))
+            spread = z3.With("simplify", som=True, push_ite_arith=True,
+                             max_steps=tactic_steps(units))
             result = spread(goal)
         except z3.Z3Exception:
             return None

@@ -10,14 +10,14 @@ it.
 
 from __future__ import annotations
 
-import time
-
 import z3
 
+from proofs.budget import MEGA, ask
 from proofs.floors import order_facts
 from proofs.linearize import Linearizer
 from proofs.terms import free_names
 
+SPREAD_UNITS = 20 * MEGA  # spreading one fact's products over its sums (a tactic)
 NEAR_SHARE = 0.4  # of a hard question's budget, for the exact solver with the nearby facts
 EXACT_SHARE = 0.5  # of the rest, for the exact solver with every fact, then the abstraction
 ABSTRACT_FIRST_SHARE = 0.2  # of a question's budget, for the abstraction when it goes first
@@ -33,33 +33,32 @@ class Query:
         self._cache: dict[int, tuple[z3.BoolRef, z3.BoolRef | None]] = {}  # id: (term, abs)
         self._syms: dict[int, tuple[z3.ExprRef, frozenset[str]]] = {}
 
-    def _fact(self, f: z3.BoolRef, seconds: float) -> z3.BoolRef | None:
+    def _fact(self, f: z3.BoolRef) -> z3.BoolRef | None:
         hit = self._cache.get(f.get_id())
-        if hit is None:
-            hit = self._cache[f.get_id()] = (f, self.lin.abstract(f, min(seconds, 2.0)))
+        if hit is None:  # a fact's abstraction is built once, with one fixed budget
+            hit = self._cache[f.get_id()] = (f, self.lin.abstract(f, SPREAD_UNITS))
         return hit[1]
 
-    def check(self, facts: list[z3.BoolRef], goal: z3.BoolRef, seconds: float,
+    def check(self, facts: list[z3.BoolRef], goal: z3.BoolRef, units: int,
               abstract: bool = True, abstract_first: bool = False
               ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
         """Is ``facts and goal`` satisfiable? Exact first (its models are real); then, with
         ``abstract`` and if it could not tell, the abstraction (which can only say unsat).
         With ``abstract_first``, the abstraction is asked before either, for a question whose
         hard part it is known to be."""
-        t_end = time.perf_counter() + seconds
-        if abstract_first and self.abstract_unsat(facts, goal, seconds * ABSTRACT_FIRST_SHARE):
+        if abstract_first and self.abstract_unsat(facts, goal,
+                                                  int(units * ABSTRACT_FIRST_SHARE)):
             return z3.unsat, None
         if abstract:  # a hard single question: first with only the facts that share its unknowns
             near = self._near(facts, goal)
             if len(near) < len(facts) and scoped(self.exact, [*near, goal],
-                                                  seconds * NEAR_SHARE)[0] == z3.unsat:
+                                                  int(units * NEAR_SHARE))[0] == z3.unsat:
                 return z3.unsat, None
         last = not abstract or abstract_first  # is the exact solver the last to be asked?
-        r, m = scoped(self.exact, [*facts, goal], (t_end - time.perf_counter()) * (
-            1 if last else EXACT_SHARE))
+        r, m = scoped(self.exact, [*facts, goal], units if last else int(units * EXACT_SHARE))
         if r != z3.unknown or last:
             return r, m
-        ok = self.abstract_unsat(facts, goal, t_end - time.perf_counter())
+        ok = self.abstract_unsat(facts, goal, int(units * (1 - EXACT_SHARE)))
         return (z3.unsat, None) if ok else (z3.unknown, None)
 
     def _near(self, facts: list[z3.BoolRef], goal: z3.BoolRef) -> list[z3.BoolRef]:
@@ -74,41 +73,40 @@ class Query:
             hit = self._syms[t.get_id()] = (t, free_names(t))
         return hit[1]
 
-    def abstract_unsat(self, facts: list[z3.BoolRef], goal: z3.BoolRef, seconds: float) -> bool:
-        """Whether the abstraction shows ``facts and goal`` unsatisfiable within ``seconds``."""
-        t_end = time.perf_counter() + seconds
-        parts = [self._fact(f, seconds) for f in facts] + [self.lin.abstract(goal, seconds)]
-        left = t_end - time.perf_counter()
-        if left <= 0 or any(p is None for p in parts):
+    def abstract_unsat(self, facts: list[z3.BoolRef], goal: z3.BoolRef, units: int) -> bool:
+        """Whether the abstraction shows ``facts and goal`` unsatisfiable within ``units``."""
+        parts = [self._fact(f) for f in facts] + [self.lin.abstract(goal, SPREAD_UNITS)]
+        if units <= 0 or any(p is None for p in parts):
             return False
         # the abstraction keeps the divisions by 10**9, and their order is again what the
         # integer engine is slow to see (qemu-ppc-v0's bounds: unknown at 10 s, 0.01 s with it)
         facts_of_floors = order_facts(z3.And(*parts))  # type: ignore[arg-type]
         return scoped(self.abstract, self.lin.lemmas + parts + facts_of_floors,
-                      left)[0] == z3.unsat
+                      units)[0] == z3.unsat
 
 
-def on_own(constraints: list[z3.BoolRef], term: z3.BoolRef, seconds: float
+def on_own(constraints: list[z3.BoolRef], term: z3.BoolRef, units: int
            ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
     """``term`` under ``constraints`` on a solver of its own, ``term`` as an assumption. For a
     hard nonlinear question this is several times faster than a shared incremental solver
     (seed-corrected monotonic, 60 checks of step 3: 26 s against 194 s; z3 4.15), whose state
     from earlier questions slows it; for many easy ones, building a solver each time costs
     more."""
+    if units <= 0:
+        return z3.unknown, None
     s = z3.Solver()
     s.add(constraints)
-    s.set("timeout", max(1, int(seconds * 1000)))
-    r = s.check(term)
-    return r, s.model() if r == z3.sat else None
+    return ask(s, units, term)
 
 
-def scoped(s: z3.Solver, terms: list[z3.BoolRef], seconds: float
+def scoped(s: z3.Solver, terms: list[z3.BoolRef], units: int
            ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
-    """``terms`` added to the shared solver ``s`` for one question (pushed, then popped)."""
-    s.set("timeout", max(1, int(seconds * 1000)))
+    """``terms`` added to the shared solver ``s`` for one question (pushed, then popped),
+    within ``units`` resource units (unknown, unasked, when there are none)."""
+    if units <= 0:
+        return z3.unknown, None
     s.push()
     s.add(terms)
-    r = s.check()
-    m = s.model() if r == z3.sat else None
+    out = ask(s, units)
     s.pop()
-    return r, m
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from tbcheck.errors import UsageError
@@ -53,6 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tbcheck: interrupted", file=sys.stderr)
         return 130
+
+
+def entry() -> None:
+    """The ``tbcheck`` command. Python orders sets of strings by a hash it seeds at random in
+    each process, and an order that reaches the solver (the order in which terms are built)
+    can change what z3 spends on a question, so a verdict that must be a function of its
+    inputs runs with one fixed seed: the command starts itself again with PYTHONHASHSEED=0."""
+    if os.environ.get("PYTHONHASHSEED") != "0" and sys.executable:
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.execv(sys.executable, [sys.executable, "-m", "tbcheck.cli", *sys.argv[1:]])
+    sys.exit(main())
 
 
 if __name__ == "__main__":

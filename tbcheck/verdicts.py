@@ -22,7 +22,8 @@ def params_json(params: Any) -> dict[str, Any]:
 def verdict_record(v: Verdict) -> dict[str, Any]:
     rec: dict[str, Any] = {"variant": v.variant, "property": v.prop, "verdict": v.verdict,
                            "depth": v.depth, "unbounded": v.unbounded,
-                           "seconds": round(v.seconds, 3), "queries": v.queries,
+                           "seconds": round(v.seconds, 3), "resources": v.resources,
+                           "queries": v.queries,
                            "reason": v.reason, "assumptions": v.assumptions,
                            "found_by": v.found_by or ("solver" if v.counterexample else ""),
                            "counterexample": None}

@@ -1,22 +1,33 @@
-"""Cells run in worker processes, so that a crash or a hang of the solver costs a cell, not the
-run.
+"""Cells run in processes of their own, each forked from its rule set's clean template, so that
+a verdict is the same whichever other cells a run asks and whatever a crash or a hang costs.
 
-z3 can die of a signal (seen in CI on z3 4.15.4: SIGSEGV inside ``Z3_solver_check_assumptions``,
-seed-corrected at depth 4, which 44 runs here did not repeat; crashes that come and go with a
-timeout are known to z3's tracker, e.g. Z3Prover/z3#2534), and it can overrun its timeout
-(Z3Prover/z3#2437, #3488). ``concurrent.futures`` cannot tell which cell a dead worker held,
-nor stop one task, so the pool is this module's own: each worker is given one cell at a time
-and keeps what it caches between cells (a rule set's unrolling, its invariant). A cell whose
-worker dies is run again in a new worker, and after ``ATTEMPTS`` deaths it is given back as a
-``Death``; a cell that outlives its limit is killed with its worker and given back at once.
-The caller reports a ``Death`` as ``unknown``: never a traceback, never a hung CI job, never a
-pass.
+Why a process a cell: z3's resource count, and so a budget's verdict (``proofs.budget``),
+depends on the solver state a question is asked in, and a process that has proved other cells
+holds other state. So each worker is a *template* for one group (a rule set): forked from the
+parent (which has built no solver term), it builds the group's unrollings once
+(``prepare``), and then forks a child for each cell, which starts from exactly that state and
+exits with its answer. A worker given a cell of another group is replaced by a new one.
+
+A cell's child may ask its worker for the group's invariant facts (``search``): the worker
+searches them once, in a child of its own forked from the template (so the facts are the same
+whichever cell asked first), shares them with the run's other workers through
+``tbcheck.searches``, and hands them on.
+
+A crash or a hang of z3 costs a cell, not the run: z3 can die of a signal (seen in CI on z3
+4.15.4: SIGSEGV inside ``Z3_solver_check_assumptions``; crashes that come and go are known to
+z3's tracker, e.g. Z3Prover/z3#2534) and can overrun its limits (#2437, #3488). A cell whose
+child dies runs again, and after ``ATTEMPTS`` deaths it is given back as a ``Death``; a cell
+that outlives its wall-clock limit (a safety net only: budgets are counted in resource units)
+is killed with its worker and given back at once. The caller reports a ``Death`` as
+``unknown``: never a traceback, never a hung CI job, never a pass.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -25,12 +36,16 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from tbcheck.searches import Searches
 
 C = TypeVar("C")
 R = TypeVar("R")
 
 ATTEMPTS = 2  # a cell's runs before a crash is its answer: the crash seen did not repeat
+POLL_S = 0.5  # how often a worker looks whether another worker's search has ended
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,7 @@ class Death:
     """Why a cell has no answer, in words for its verdict's reason."""
 
     why: str
+    wall_clock: bool = False
 
     @staticmethod
     def crashed(exitcode: int | None, attempts: int) -> Death:
@@ -45,7 +61,8 @@ class Death:
 
     @staticmethod
     def hung(limit_s: float) -> Death:
-        return Death(f"its process gave no answer in {limit_s:g} s and was killed")
+        return Death(f"its process gave no answer in {limit_s:g} s of wall-clock time and "
+                     "was killed", wall_clock=True)
 
     def __str__(self) -> str:
         return self.why
@@ -60,47 +77,67 @@ def _how(exitcode: int | None) -> str:
 class _Outcome(Generic[R]):
     value: R | None = None
     error: BaseException | None = None
+    died: int | None = None  # the cell's child died with this exit code
+
+
+@dataclass(frozen=True)
+class Template:
+    """What a worker does for its group: ``prepare(group)`` once before any cell is forked,
+    and ``search(group, *key)`` in a child of its own when a cell asks for facts."""
+
+    prepare: Callable[[Hashable], None] | None = None
+    search: Callable[..., Any] | None = None
+    folder: Path | None = None  # the run's shared searches (``tbcheck.searches``)
 
 
 @dataclass
 class _Worker:
     proc: BaseProcess
     conn: Connection
+    group: Hashable = None  # the only group it serves
     cell: int | None = None  # the index of the cell it runs, if any
     attempt: int = 0
     started: float = 0.0
-    group: Hashable = None  # the group of its last cell
 
 
 def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
               limit_s: Callable[[C], float] | None = None, name: Callable[[C], str] = str,
-              group: Callable[[C], Hashable] | None = None) -> Iterator[tuple[C, R | Death]]:
-    """``work(cell)`` for every cell, in ``jobs`` worker processes, each result as it comes
-    (any order). ``work`` must be picklable (a module's function or a ``functools.partial``);
-    an exception it raises is raised here. ``limit_s(cell)``: how long a cell may take before
-    its worker is killed (no limit without it). A death is said on stderr, the cell ``name``d."""
+              group: Callable[[C], Hashable] | None = None,
+              template: Template | None = None) -> Iterator[tuple[C, R | Death]]:
+    """``work(cell)`` for every cell, each in a child of a worker of its group (at most
+    ``jobs`` workers), each result as it comes (any order). ``work`` must be picklable (a
+    module's function or a ``functools.partial``); an exception it raises is raised here.
+    ``limit_s(cell)``: how long a cell may take before its worker is killed (no limit without
+    it). A death is said on stderr, the cell ``name``d."""
     ctx = multiprocessing.get_context("fork")  # the rule files are loaded already
     queue = deque((i, 1) for i in range(len(cells)))
     workers: list[_Worker] = []
+    group_of = group or (lambda c: None)
 
-    def start() -> _Worker:
+    def start(g: Hashable) -> _Worker:
         mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(theirs, work), daemon=True)
+        proc = ctx.Process(target=_serve, args=(theirs, work, g, template or Template()),
+                           daemon=True)
         proc.start()
         theirs.close()
-        return _Worker(proc, mine)
+        return _Worker(proc, mine, g)
 
     try:
         while queue or any(w.cell is not None for w in workers):
-            while queue and len(workers) < max(1, jobs):
-                workers.append(start())
-            for w in workers:
-                if w.cell is None and queue:
-                    w.cell, w.attempt = _next(queue, w, workers, cells, group)
-                    w.started = time.perf_counter()
-                    with contextlib.suppress(OSError):  # it died idle: wait() finds it dead
-                        w.conn.send(cells[w.cell])
-                    w.group = None if group is None else group(cells[w.cell])
+            idle = [w for w in workers if w.cell is None]
+            while queue and (idle or len(workers) < max(1, jobs)):
+                w = idle.pop(0) if idle else None
+                i, attempt = _next(queue, w, workers, cells, group)
+                g = group_of(cells[i])
+                if w is None or w.group != g or not w.proc.is_alive():
+                    if w is not None:  # a template of another group: a new one
+                        _stop(w)
+                        workers.remove(w)
+                    w = start(g)
+                    workers.append(w)
+                w.cell, w.attempt, w.started = i, attempt, time.perf_counter()
+                with contextlib.suppress(OSError):  # it died idle: wait() finds it dead
+                    w.conn.send(cells[i])
             busy = [w for w in workers if w.cell is not None]
             ends = [w.started + limit_s(cells[w.cell]) for w in busy  # type: ignore[index]
                     if limit_s is not None]
@@ -112,23 +149,23 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
                 if w.conn in ready:
                     try:
                         got: _Outcome[R] | None = w.conn.recv()
-                    except EOFError:  # it died with the cell
-                        got = None
-                    if got is not None:
-                        w.cell = None
-                        if got.error is not None:
-                            raise got.error
+                    except EOFError:  # the worker itself died
+                        w.proc.join(1)
+                        got = _Outcome(died=w.proc.exitcode)
+                        _stop(w)
+                        workers.remove(w)
+                    w.cell = None
+                    if got.error is not None:
+                        raise got.error
+                    if got.died is None:
                         yield cells[i], got.value  # type: ignore[misc]
-                        continue
-                    _stop(w)
-                    workers.remove(w)
-                    if w.attempt < ATTEMPTS:
-                        print(f"tbcheck: the worker on {name(cells[i])} died "
-                              f"{_how(w.proc.exitcode)}; it runs again in a new one",
+                    elif w.attempt < ATTEMPTS:
+                        print(f"tbcheck: the process of {name(cells[i])} died "
+                              f"{_how(got.died)}; it runs again in a new one",
                               file=sys.stderr, flush=True)
-                        queue.append((i, w.attempt + 1))
+                        queue.appendleft((i, w.attempt + 1))
                     else:
-                        yield cells[i], Death.crashed(w.proc.exitcode, w.attempt)
+                        yield cells[i], Death.crashed(got.died, w.attempt)
                 elif limit_s is not None and (
                         time.perf_counter() - w.started >= limit_s(cells[i])):
                     _stop(w)
@@ -139,13 +176,14 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
             _stop(w)
 
 
-def _next(queue: deque[tuple[int, int]], w: _Worker, workers: list[_Worker], cells: list[C],
-          group: Callable[[C], Hashable] | None) -> tuple[int, int]:
-    """The queued cell ``w`` takes: with ``group``, one of its last cell's group (whose caches
+def _next(queue: deque[tuple[int, int]], w: _Worker | None, workers: list[_Worker],
+          cells: list[C], group: Callable[[C], Hashable] | None) -> tuple[int, int]:
+    """The queued cell a worker takes: with ``group``, one of its own group (whose template
     it holds), else the first of a group no other worker holds, else the first."""
     if group is not None:
         others = {o.group for o in workers if o is not w}
-        for want in (lambda g: g == w.group, lambda g: g not in others):
+        mine = None if w is None else w.group
+        for want in (lambda g: w is not None and g == mine, lambda g: g not in others):
             for n, (i, attempt) in enumerate(queue):
                 if want(group(cells[i])):
                     del queue[n]
@@ -154,23 +192,126 @@ def _next(queue: deque[tuple[int, int]], w: _Worker, workers: list[_Worker], cel
 
 
 def _stop(w: _Worker) -> None:
+    """End a worker and, through their parent-death signal, the children it forked."""
     if w.proc.is_alive():
         w.proc.kill()
     w.proc.join()
     w.conn.close()
 
 
-def _serve(conn: Connection, work: Callable[[C], R]) -> None:
-    """A worker: cells in, outcomes out, until the parent closes the pipe or kills it (on
-    Ctrl-C too, which the parent alone handles)."""
+# ---------------------------------------------------------------------- in a worker
+_ASK: Connection | None = None  # in a cell's child: the line to its worker
+
+
+def ask_worker(*key: Any) -> Any:
+    """In a cell's child: the group's search result for ``key`` (``Template.search``)."""
+    if _ASK is None:
+        raise RuntimeError("ask_worker outside a cell's process")
+    _ASK.send(("search", key))
+    return _ASK.recv()
+
+
+def _serve(conn: Connection, work: Callable[[C], R], group: Hashable,
+           template: Template) -> None:
+    """A worker: builds its group's template, then forks a child for each cell it is given
+    and passes its answer on, until the parent closes the pipe or kills it (on Ctrl-C too,
+    which the parent alone handles)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    prepared = False
+    found: dict[Any, Any] = {}
+    searches = None if template.folder is None else Searches(template.folder)
     while True:
         try:
             cell = conn.recv()
         except EOFError:
             return
+        if not prepared and template.prepare is not None:
+            try:
+                template.prepare(group)
+            except Exception as exc:  # a bug, or bad input found late: the parent raises it
+                conn.send(_Outcome(error=exc))
+                continue
+        prepared = True
+
+        def search(key: Any) -> Any:
+            if key not in found:
+                found[key] = _search(template, group, key, searches)
+            return found[key]
+
+        conn.send(_in_child(lambda c=cell: work(c), search))
+
+
+def _search(template: Template, group: Hashable, key: Any, searches: Searches | None) -> Any:
+    """The group's search for ``key``: another worker's result if it has one (or once its
+    search ends), else searched here, in a child forked from the template."""
+    assert template.search is not None
+    what = repr((group, key))
+    while searches is not None:
+        said = searches.claim(what)
+        if said == Searches.DONE:
+            return searches.result(what)
+        if said == Searches.MINE:
+            break
+        time.sleep(POLL_S)  # another worker searches it: the same answer, sooner or later
+    for _ in range(ATTEMPTS):
+        got = _in_child(lambda: template.search(group, *key), lambda k: None)
+        if got.died is None:
+            if got.error is not None:
+                raise got.error
+            if searches is not None:
+                searches.finish(what, got.value)
+            return got.value
+    if searches is not None:
+        searches.release(what)
+    raise RuntimeError(f"the invariant search died {_how(got.died)} {ATTEMPTS} times")
+
+
+def _in_child(fn: Callable[[], Any], on_ask: Callable[[Any], Any]) -> _Outcome[Any]:
+    """``fn()`` in a child forked from this process; its questions (``ask_worker``) are
+    answered with ``on_ask``. A child that dies gives ``died``, its exit status."""
+    global _ASK
+    mine, theirs = multiprocessing.Pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 0
         try:
-            out: _Outcome[R] = _Outcome(value=work(cell))
-        except Exception as exc:  # a bug, or bad input found late: the parent raises it
-            out = _Outcome(error=exc)
-        conn.send(out)
+            mine.close()
+            _die_with_parent()
+            _ASK = theirs
+            try:
+                out: _Outcome[Any] = _Outcome(value=fn())
+            except Exception as exc:
+                out = _Outcome(error=exc)
+            theirs.send(out)
+        except BaseException:  # noqa: BLE001 - nothing may escape a forked child
+            code = 1
+        finally:
+            os._exit(code)
+    theirs.close()
+    try:
+        while True:
+            try:
+                msg = mine.recv()
+            except EOFError:
+                break
+            if isinstance(msg, _Outcome):
+                os.waitpid(pid, 0)
+                return msg
+            if msg[0] == "search":
+                try:
+                    mine.send(on_ask(msg[1]))
+                except Exception as exc:  # the search failed: the cell dies with it
+                    print(f"tbcheck: {exc}", file=sys.stderr, flush=True)
+                    os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        return _Outcome(died=os.waitstatus_to_exitcode(status))
+    finally:
+        mine.close()
+
+
+def _die_with_parent() -> None:
+    """Linux's parent-death signal: a process whose parent is killed is killed too, so that
+    no cell or search outlives the run (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)

@@ -14,11 +14,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from proofs.searches import Searches
 from tbcheck.errors import UsageError
-from tbcheck.workers import Death, run_cells
+from tbcheck.workers import Death, Template, ask_worker, run_cells
 
-INDUCTION_S = 20.0  # the invariant search's default budget (seed-corrected's: 7 s alone)
+MEGA = 1_000_000
+CELL_M = 20  # a cell's bounded passes, in millions of z3 resource units (proofs.bmc.CELL)
+SEARCH_M = 6  # the invariant search's, in millions (proofs.induction.SEARCH)
+WALL_S = 1800.0  # the wall-clock safety net, a cell: far past any cell seen
+
+
+def units(text: str) -> int:
+    """A number of z3 resource units, plain or with a suffix k, M or G (``600M``)."""
+    scale = {"k": 10**3, "M": 10**6, "G": 10**9}.get(text[-1:], 1)
+    try:
+        n = int(text[:-1] if scale != 1 else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of resource units (e.g. 600M, 2G, 150000000)") from None
+    return n
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,8 +42,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--property", action="append", default=[], metavar="NAME",
                    help="a property (repeatable; default: all seven)")
     p.add_argument("--depth", type=int, default=8, help="events per sequence (default 8)")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                   help="solver time per verdict before it is unknown (default 60 s)")
+    p.add_argument("--rlimit", type=units, default=CELL_M * MEGA, metavar="UNITS",
+                   help="z3 resource units a cell's bounded proof may spend before it is "
+                        "unknown or proved to a smaller depth: the budget that makes a verdict "
+                        "the same on every machine under any load (suffixes k, M, G; between "
+                        f"100k and 1000G; default {CELL_M}M)")
+    p.add_argument("--timeout", type=float, default=WALL_S, metavar="S",
+                   help="wall-clock safety net a cell, only against a solver that hangs: a cell "
+                        "still running after S s is killed and reported `unknown (wall clock)` "
+                        f"(default {WALL_S:g} s, never reached by the built-in matrix here)")
     p.add_argument("--same-frequency", action="store_true",
                    help="assume every host's TB runs at the same frequency")
     p.add_argument("--eps", type=int, default=10**6, metavar="NS",
@@ -57,10 +77,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-deepen", action="store_true",
                    help="report unknown instead of proving an undecided property depth by "
                         "depth (a proof to a smaller depth is marked with its depth)")
-    p.add_argument("--induction", type=float, default=INDUCTION_S, metavar="S",
-                   help="when the solver has not decided a cell within a few seconds, search up to "
-                        "S s (once a rule set and worker) for an inductive invariant and prove "
-                        f"the property for every depth with it (default {INDUCTION_S:g}; 0: off)")
+    p.add_argument("--induction", type=units, default=SEARCH_M * MEGA, metavar="UNITS",
+                   help="when the solver has not decided a cell within its first 1.2M resource "
+                        "units, search for an inductive invariant with up to UNITS (once a rule "
+                        "set and run) and prove the property for every depth with it (suffixes "
+                        f"k, M, G; default {SEARCH_M}M; 0: off)")
     p.add_argument("--induction-first", action="store_true",
                    help="search for the invariant first and try every property by induction "
                         "before the bounded passes (one rule set a worker)")
@@ -83,8 +104,14 @@ def run(args: argparse.Namespace) -> int:
                    nhosts=args.hosts, depth=args.depth, same_frequency=args.same_frequency,
                    slack_ticks=args.slack)
     env.validate()
-    if args.timeout <= 0 or args.jobs < 1 or args.induction < 0:
-        raise UsageError("--timeout must be positive, --jobs at least 1, --induction >= 0")
+    if not 10**5 <= args.rlimit <= 1000 * 10**9:
+        raise UsageError(f"--rlimit {args.rlimit}: between 100k and 1000G resource units")
+    if not 0 <= args.induction <= 1000 * 10**9:
+        raise UsageError(f"--induction {args.induction}: between 0 (off) and 1000G")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout:g}: a positive number of seconds")
+    if not 1 <= args.jobs <= 64:
+        raise UsageError(f"--jobs {args.jobs}: between 1 and 64")
     if not 0 <= args.random_runs <= 10**6 or not 0 <= args.fuzz_examples <= 10**6:
         raise UsageError("--random-runs and --fuzz-examples: between 0 and 1000000")
     props = args.property or property_names()
@@ -105,14 +132,16 @@ def run(args: argparse.Namespace) -> int:
              for kind, ref in jobs}
     cells = [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
              for ps in ([props] if args.induction_first else [[p] for p in props])]
-    # the workers share their invariant searches: which are going, which ran out, and the
-    # facts of those that found one (proofs.searches)
+    # each worker is one rule set's template (its unrollings built once), each cell a process
+    # forked from it; the workers share their invariant searches (tbcheck.searches)
     with tempfile.TemporaryDirectory(prefix="tbcheck-searches-") as folder:
-        work = partial(_prove_one, env=env, timeout=args.timeout,
+        work = partial(_prove_one, env=env, units=args.rlimit,
                        fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen,
-                       induction_s=args.induction, random_runs=args.random_runs,
-                       induction_first=args.induction_first, searches=Searches(Path(folder)))
-        results = _decide(work, cells, args, env.depth)
+                       search_units=args.induction, random_runs=args.random_runs,
+                       induction_first=args.induction_first)
+        template = Template(prepare=partial(_prepare, env), search=_search,
+                            folder=Path(folder))
+        results = _decide(work, cells, args, env.depth, template)
     order = {n: i for i, (_, n) in enumerate(jobs)}
     results.sort(key=lambda r: (order.get(r["ref"], 99), props.index(r["property"])))
     elapsed = time.perf_counter() - started
@@ -127,22 +156,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.Namespace,
-            depth: int) -> list[dict[str, Any]]:
+            depth: int, template: Template) -> list[dict[str, Any]]:
     """Every cell's records, in the order they are decided (progress on stderr); a cell whose
     worker died or hung is ``unknown``, and says so."""
     from proofs.bmc import UNKNOWN, Verdict
 
     results: list[dict[str, Any]] = []
     for (kind, ref, ps), got in run_cells(work, cells, args.jobs,
-                                          limit_s=partial(_limit_s, args.timeout, args.induction),
+                                          limit_s=lambda c: args.timeout * len(c[2]),
                                           name=lambda c: f"{c[1]} {', '.join(c[2])}",
-                                          group=lambda c: c[:2]):
+                                          group=lambda c: c[:2], template=template):
         if isinstance(got, str):
             raise UsageError(got)
         if isinstance(got, Death):
+            death = got
             got = [_record(Verdict(_load(kind, ref).name, p, UNKNOWN, depth, reason=(
-                f"not decided: {got}; a crash or a hang of the solver (z3) or of the rule "
+                f"not decided: {death}; a crash or a hang of the solver (z3) or of the rule "
                 "file, and a rerun may decide it")), kind, ref) for p in ps]
+            for r in got:
+                r["wall_clock"] = death.wall_clock
         for r in got:
             print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
                   f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
@@ -154,15 +186,6 @@ def _builtin_names() -> list[str]:
     from model.registry import BUILTIN_MODULES
 
     return list(BUILTIN_MODULES)
-
-
-def _limit_s(timeout: float, induction: float, cell: tuple[str, str, list[str]]) -> float:
-    """How long a cell may take before its worker is killed: a property's passes (the search,
-    the proof, the witness) take ``timeout`` each at most and the invariant's search
-    ``induction``; twice that and two minutes (for the random runs and the fuzzing, and for a
-    loaded machine) is far past any cell seen (about 43 s at most, in the depth-8 matrix with
-    20 s a cell)."""
-    return len(cell[2]) * (2 * (3 * timeout + induction) + 120)
 
 
 _LOADED: dict[tuple[str, str], Any] = {}  # the rule sets this run loaded (workers inherit it)
@@ -190,12 +213,30 @@ def _record(v: Any, kind: str, ref: str) -> dict[str, Any]:
     return rec
 
 
-def _prove_one(cell: tuple[str, str, list[str]], env: Any, timeout: float,
-               fuzz_examples: int, deepen: bool, induction_s: float = 0.0,
-               random_runs: int = 0, induction_first: bool = False,
-               searches: Searches | None = None) -> list[dict[str, Any]] | str:
-    """In a worker: decide each property of the rule set (loaded before the fork; the worker
-    keeps the last unrolling and invariant for the rule set's next cell)."""
+def _prepare(env: Any, group: tuple[str, str]) -> None:
+    """In a worker, before any cell is forked: the rule set's unrollings (``bmc.prepare``)."""
+    from proofs.bmc import prepare
+
+    prepare(_load(*group), env, use_assumptions=group[0] == "builtin")
+
+
+def _search(group: tuple[str, str], env: Any, units: int) -> Any:
+    """In a child of a worker: the rule set's invariant facts under ``env``."""
+    from proofs.induction import search
+
+    return search(_load(*group), env, units)
+
+
+def _facts(rules: Any, env: Any, units: int) -> Any:
+    """In a cell's process: the run's one search of the rule set's invariant (its worker's)."""
+    return ask_worker(env, units)
+
+
+def _prove_one(cell: tuple[str, str, list[str]], env: Any, units: int,
+               fuzz_examples: int, deepen: bool, search_units: int = 0,
+               random_runs: int = 0, induction_first: bool = False
+               ) -> list[dict[str, Any]] | str:
+    """In a cell's process, forked from its rule set's template: decide each property."""
     from proofs.bmc import check_rules
 
     kind, ref, props = cell
@@ -204,7 +245,7 @@ def _prove_one(cell: tuple[str, str, list[str]], env: Any, timeout: float,
     except UsageError as exc:
         return str(exc)
     return [_record(v, kind, ref)
-            for v in check_rules(rules, props, env, timeout, use_assumptions=kind == "builtin",
+            for v in check_rules(rules, props, env, units, use_assumptions=kind == "builtin",
                                  fuzz_examples=fuzz_examples, deepen=deepen,
-                                 induction_s=induction_s, random_runs=random_runs,
-                                 induction_first=induction_first, searches=searches)]
+                                 search_units=search_units, random_runs=random_runs,
+                                 induction_first=induction_first, facts=_facts)]

@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 
 from model.registry import builtin
+from proofs.budget import MEGA
 from proofs.envelope import Envelope
 from proofs.induction import Inductor
 
 INDUCTION_RULES = "seed-as-written"  # the cheapest built-in search, with proved and violated
-INDUCTION_BUDGET_S = 600.0  # generous: the tests judge what is found, not how fast
+INDUCTION_BUDGET = 200 * MEGA  # generous: the tests judge what is found, not how fast
 
 
 @pytest.fixture(scope="session")
 def inductor() -> Inductor:
-    ind = Inductor(builtin(INDUCTION_RULES), Envelope(), INDUCTION_BUDGET_S)
-    ind.prove("vcpus-agree", 120.0)  # runs the search once
+    ind = Inductor(builtin(INDUCTION_RULES), Envelope(), INDUCTION_BUDGET)
+    ind.prove("vcpus-agree", 50 * MEGA)  # runs the search once
     assert ind.invariant is not None, "no invariant within the budget"
     return ind

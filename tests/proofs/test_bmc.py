@@ -3,21 +3,20 @@ are never passes, and engines that disagree are reported as a tool error."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import z3
 
 from model.registry import builtin
 from proofs import bmc
+from proofs.budget import ask
 from proofs.envelope import Envelope
 from proofs.induction import Outcome
 from proofs.terms import free_names
 from proofs.unroll import unroll
 
 
-def verdict(name: str, prop: str, timeout: float = 60.0, **env: object) -> bmc.Verdict:
-    return bmc.check(unroll(builtin(name), Envelope(**env)), prop, timeout)  # type: ignore[arg-type]
+def verdict(name: str, prop: str, units: int = bmc.CELL, **env: object) -> bmc.Verdict:
+    return bmc.check(unroll(builtin(name), Envelope(**env)), prop, units)  # type: ignore[arg-type]
 
 
 def test_v1_bug_is_found_and_replays() -> None:
@@ -49,13 +48,13 @@ def test_unreachable_situation_is_vacuous_not_proved() -> None:
 def test_contradictory_assumptions_are_vacuous() -> None:
     u = unroll(builtin("seed-corrected"), Envelope(depth=1))
     u.sym.constraints.append(z3.BoolVal(False))
-    v = bmc.check(u, "monotonic", 10)
+    v = bmc.check(u, "monotonic", bmc.CELL)
     assert v.verdict == bmc.VACUOUS and v.witnesses["assumptions"]["satisfiable"] is False
 
 
-def test_timeout_is_unknown_never_a_pass() -> None:
-    v = verdict("qemu-ppc-v3", "monotonic", timeout=0.001, depth=3)
-    assert v.verdict == bmc.UNKNOWN
+def test_an_exhausted_budget_is_unknown_never_a_pass() -> None:
+    v = verdict("qemu-ppc-v3", "monotonic", units=1, depth=3)
+    assert v.verdict == bmc.UNKNOWN and "resource units" in v.reason
 
 
 def test_a_counterexample_that_does_not_replay_is_a_tool_error(monkeypatch: pytest.MonkeyPatch
@@ -91,15 +90,15 @@ def _undecided_from(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
 
     real_ask, real_cases = bmc._ask, bmc.by_cases
 
-    def ask(solver: z3.Solver, term: z3.BoolRef, seconds: float
+    def ask(solver: z3.Solver, term: z3.BoolRef, units: int
             ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
-        return (z3.unknown, None) if about_it(term) else real_ask(solver, term, seconds)
+        return (z3.unknown, None) if about_it(term) else real_ask(solver, term, units)
 
     def by_cases(constraints: list[z3.BoolRef], term: z3.BoolRef,
-                 steps: list[list[z3.BoolRef]], deadline: float, facts: bool = False
+                 steps: list[list[z3.BoolRef]], budget: object, facts: bool = False
                  ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
         return (z3.unknown, None) if about_it(term) else real_cases(constraints, term, steps,
-                                                                     deadline, facts)
+                                                                     budget, facts)
 
     monkeypatch.setattr(bmc, "_ask", ask)
     monkeypatch.setattr(bmc, "by_cases", by_cases)
@@ -109,11 +108,11 @@ def test_a_stalled_step_is_proved_to_the_depth_before_it(monkeypatch: pytest.Mon
                                                          ) -> None:
     _undecided_from(3, monkeypatch)
     u = unroll(builtin("seed-corrected"), Envelope(depth=3))
-    v = bmc.check(u, "frozen-when-stopped", 60.0, deepen=True)
+    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, deepen=True)
     assert v.verdict == bmc.PROVED and v.depth == 2
     assert "proved to depth 2; undecided at depth 3" in v.reason
     assert v.witnesses["situation"]["step"] <= 2
-    assert bmc.check(u, "frozen-when-stopped", 60.0).verdict == bmc.UNKNOWN  # not deepening
+    assert bmc.check(u, "frozen-when-stopped", bmc.CELL).verdict == bmc.UNKNOWN  # not deepening
 
 
 def test_a_depth_too_shallow_for_the_situation_is_unknown(monkeypatch: pytest.MonkeyPatch
@@ -122,101 +121,67 @@ def test_a_depth_too_shallow_for_the_situation_is_unknown(monkeypatch: pytest.Mo
     (its situation is unreachable), and the verdict is unknown, neither proved nor vacuous."""
     _undecided_from(2, monkeypatch)
     v = bmc.check(unroll(builtin("seed-corrected"), Envelope(depth=3)), "frozen-when-stopped",
-                  60.0, deepen=True)
+                  bmc.CELL, deepen=True)
     assert v.verdict == bmc.UNKNOWN and "needs more than 1 steps" in v.reason
 
 
-def test_a_step_out_of_reach_stalls_before_the_deadline() -> None:
-    # the first checks of a step took 1 s each and 10 s are left: the step stalls at once
-    # when the other checks would need more than PACE_MARGIN times that
-    done, left = bmc.PACE_AFTER, 10.0
-    over = int(bmc.PACE_MARGIN * left) + 1
-    assert bmc._hopeless(done, done + over, float(done), left)
-    assert not bmc._hopeless(done, done + over - 2, float(done), left)  # within reach
-    assert not bmc._hopeless(done - 1, done + 10 * over, float(done), left)  # too few to judge
+def test_a_step_out_of_reach_stalls_before_the_budget_is_spent() -> None:
+    # the first checks of a step took 1M units each and 10M are left: the step stalls at
+    # once when the other checks would need more than PACE_MARGIN times that
+    m = 10**6
+    done, left = bmc.PACE_AFTER, 10 * m
+    over = int(bmc.PACE_MARGIN * 10) + 1
+    assert bmc._hopeless(done, done + over, done * m, left)
+    assert not bmc._hopeless(done, done + over - 2, done * m, left)  # within reach
+    assert not bmc._hopeless(done - 1, done + 10 * over, done * m, left)  # too few to judge
+
+
+def _spend(units: int) -> None:
+    """Spend about ``units`` of z3's resources on a question that never ends by itself."""
+    x, y, z = z3.Ints("x y z")
+    s = z3.Solver()
+    s.add(x * x * x + y * y * y == z * z * z, x > 1, y > 1, z > 1)
+    ask(s, units)
 
 
 class _StandInInduction:
-    """An induction that takes ``seconds`` and closes or not, counting how often it is asked."""
+    """An induction that spends ``units`` and closes or not, counting how often it is asked."""
 
-    ready = False  # no invariant found yet: only --induction-first asks before the proof
+    def __init__(self, units: int, closes: bool) -> None:
+        self.units, self.closes, self.asked = units, closes, 0
 
-    def __init__(self, seconds: float, closes: bool) -> None:
-        self.seconds, self.closes, self.asked = seconds, closes, 0
-
-    def prove(self, prop: str, timeout_s: float) -> Outcome:
+    def prove(self, prop: str, units: int) -> Outcome:
         self.asked += 1
-        time.sleep(self.seconds)
+        _spend(self.units)
         why = "stand-in invariant" if self.closes else "no invariant within the budget"
-        return Outcome(self.closes, why, self.seconds)
+        return Outcome(self.closes, why)
 
 
 def test_an_induction_that_does_not_close_leaves_the_bounded_passes_their_budget() -> None:
     u = unroll(builtin("seed-corrected"), Envelope(depth=3))
-    ind = _StandInInduction(seconds=2.5, closes=False)  # longer than the cell's budget
-    v = bmc.check(u, "frozen-when-stopped", 2.0, inductor=ind,  # type: ignore[arg-type]
+    ind = _StandInInduction(units=3 * bmc.CELL, closes=False)  # more than the cell's budget
+    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, inductor=ind,  # type: ignore[arg-type]
                   induction_first=True)
-    assert ind.asked == 1
+    assert ind.asked == 1 and v.resources > 3 * bmc.CELL
     assert v.verdict == bmc.PROVED and v.depth == 3 and not v.unbounded
     assert v.reason.startswith("induction did not close (no invariant within the budget)")
 
 
-class _BusyElsewhere:
-    """An induction whose invariant another worker is searching for its first ``busy`` asks
-    (or until awaited), and which closes after."""
-
-    ready = False
-
-    def __init__(self, busy: int) -> None:
-        self.busy, self.asked, self.awaited = busy, 0, False
-
-    def prove(self, prop: str, timeout_s: float) -> Outcome:
-        self.asked += 1
-        if self.asked <= self.busy and not self.awaited:
-            return Outcome(False, "another worker is searching the invariant", busy=True)
-        return Outcome(True, "stand-in invariant")
-
-    def await_search(self, poll_s: float) -> None:
-        self.awaited = True
-
-
-def test_while_another_worker_searches_the_passes_go_on_and_ask_again(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
-    monkeypatch.setattr(bmc, "SEARCH_S", 0.0)
-    monkeypatch.setattr(bmc, "POLL_S", 0.0)  # ask at every question's end
-    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    ind = _BusyElsewhere(busy=3)
-    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
-    assert ind.asked == 4 and not ind.awaited
-    assert v.verdict == bmc.PROVED and v.unbounded and v.reason == "stand-in invariant"
-
-
-def test_a_stalled_proof_awaits_the_other_workers_search(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
-    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    ind = _BusyElsewhere(busy=10**6)
-    v = bmc.check(u, "monotonic", 0.001, inductor=ind)  # type: ignore[arg-type]
-    assert ind.awaited  # the proof stalled at once, and waited for the search
-    assert v.verdict == bmc.PROVED and v.unbounded
-
-
 def test_a_bounded_proof_done_before_the_pause_never_pays_for_the_induction(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 1e6)  # no proof here is slow
+    monkeypatch.setattr(bmc, "INDUCE_AFTER", 10**12)  # no proof here is slow
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    ind = _StandInInduction(seconds=0.0, closes=True)
-    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
+    ind = _StandInInduction(units=0, closes=True)
+    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, inductor=ind)  # type: ignore[arg-type]
     assert v.verdict == bmc.PROVED and not v.unbounded and ind.asked == 0
 
 
 def test_a_slow_bounded_proof_pauses_for_the_induction(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)  # every bounded proof counts as slow
-    monkeypatch.setattr(bmc, "SEARCH_S", 0.0)  # and the search settles no step before it
+    monkeypatch.setattr(bmc, "INDUCE_AFTER", 0)  # every bounded proof counts as slow
+    monkeypatch.setattr(bmc, "SEARCH_Q", 0)  # and the search settles no step before it
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    ind = _StandInInduction(seconds=0.0, closes=True)
-    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
+    ind = _StandInInduction(units=0, closes=True)
+    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, inductor=ind)  # type: ignore[arg-type]
     assert ind.asked == 1
     assert v.verdict == bmc.PROVED and v.unbounded and v.reason == "stand-in invariant"
     assert v.witnesses["situation"]["reachable"]
@@ -224,11 +189,11 @@ def test_a_slow_bounded_proof_pauses_for_the_induction(monkeypatch: pytest.Monke
 
 def test_the_bounded_proof_resumes_after_an_induction_that_does_not_close(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
-    monkeypatch.setattr(bmc, "SEARCH_S", 0.0)
+    monkeypatch.setattr(bmc, "INDUCE_AFTER", 0)
+    monkeypatch.setattr(bmc, "SEARCH_Q", 0)
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    ind = _StandInInduction(seconds=2.5, closes=False)  # longer than the cell's budget
-    v = bmc.check(u, "frozen-when-stopped", 2.0, inductor=ind)  # type: ignore[arg-type]
+    ind = _StandInInduction(units=3 * bmc.CELL, closes=False)  # more than the cell's budget
+    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, inductor=ind)  # type: ignore[arg-type]
     assert ind.asked == 1
     assert v.verdict == bmc.PROVED and v.depth == 2 and not v.unbounded
     assert v.reason.startswith("induction did not close")
@@ -236,7 +201,7 @@ def test_the_bounded_proof_resumes_after_an_induction_that_does_not_close(
 
 def test_a_slow_search_pauses_for_the_induction_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pause counts from the solver's first question, so a search that takes the
-    seconds (seed-corrected monotonic: 18 of its 31 s with a 60 s budget) does not come first."""
+    units does not come first."""
     asked: list[int] = []
     real_ask = bmc._ask
 
@@ -245,15 +210,24 @@ def test_a_slow_search_pauses_for_the_induction_too(monkeypatch: pytest.MonkeyPa
         return real_ask(*args)  # type: ignore[arg-type]
 
     class Counting(_StandInInduction):
-        def prove(self, prop: str, timeout_s: float) -> Outcome:
+        def prove(self, prop: str, units: int) -> Outcome:
             self.searched_after = len(asked)
-            return super().prove(prop, timeout_s)
+            return super().prove(prop, units)
 
-    monkeypatch.setattr(bmc, "INDUCE_AFTER_S", 0.0)
+    monkeypatch.setattr(bmc, "INDUCE_AFTER", 0)
     monkeypatch.setattr(bmc, "_ask", counted)
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    ind = Counting(seconds=0.0, closes=True)
-    v = bmc.check(u, "frozen-when-stopped", 20.0, inductor=ind)  # type: ignore[arg-type]
+    ind = Counting(units=0, closes=True)
+    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, inductor=ind)  # type: ignore[arg-type]
     assert ind.asked == 1 and ind.searched_after == 0  # before the search's first question
     assert v.verdict == bmc.PROVED and v.unbounded and v.witnesses["situation"]["reachable"]
     assert len(asked) == 0  # and the proof made every later question unnecessary
+
+
+def test_the_same_question_costs_the_same_units_twice() -> None:
+    """A cell's verdict and resource count are a function of its inputs: asked twice in
+    fresh unrollings of one process, a cell spends exactly the same units."""
+    first = verdict("seed-corrected", "monotonic", depth=2)
+    second = verdict("seed-corrected", "monotonic", depth=2)
+    assert first.verdict == second.verdict == bmc.PROVED
+    assert first.resources == second.resources > 0

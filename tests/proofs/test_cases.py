@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import z3
 
 from model.registry import builtin
 from proofs import bmc, cases
+from proofs.budget import MEGA, Budget
 from proofs.envelope import Envelope
 from proofs.terms import free_names
 from proofs.unroll import Unrolling, unroll
@@ -21,13 +20,13 @@ def _only_whole_cases(monkeypatch: pytest.MonkeyPatch, u: Unrolling, upto: int) 
     asked: list[int] = []
     real = cases.on_own
 
-    def on_own(constraints: list[z3.BoolRef], term: z3.BoolRef, seconds: float
+    def on_own(constraints: list[z3.BoolRef], term: z3.BoolRef, units: int
                ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
         open_steps = {n.split("_")[0] + "_" for n in free_names(term)} & left
         asked.append(len(open_steps))
         if open_steps:
             return z3.unknown, None
-        return real(constraints, term, seconds)
+        return real(constraints, term, units)
 
     monkeypatch.setattr(cases, "on_own", on_own)
     return asked
@@ -43,7 +42,7 @@ def test_a_violation_found_by_cases_decodes_and_replays(monkeypatch: pytest.Monk
     u = unroll(builtin("qemu-ppc-v1"), Envelope(depth=3))
     asked = _only_whole_cases(monkeypatch, u, 3)
     r, model = cases.by_cases(u.sym.constraints, _site(u, "frozen-when-stopped", 3),
-                              [sv.choice for sv in u.sym.steps[:3]], time.perf_counter() + 60)
+                              [sv.choice for sv in u.sym.steps[:3]], Budget(200 * MEGA))
     assert r == z3.sat and model is not None
     assert 0 in asked  # a whole case was asked
     params, events = bmc.decode(u, model, 3)
@@ -54,7 +53,7 @@ def test_every_case_unsat_proves_the_check(monkeypatch: pytest.MonkeyPatch) -> N
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
     asked = _only_whole_cases(monkeypatch, u, 2)
     r, model = cases.by_cases(u.sym.constraints, _site(u, "monotonic", 2),
-                              [sv.choice for sv in u.sym.steps[:2]], time.perf_counter() + 60)
+                              [sv.choice for sv in u.sym.steps[:2]], Budget(200 * MEGA))
     assert (r, model) == (z3.unsat, None)
     assert asked.count(0) > 1  # it took several cases
 
@@ -62,5 +61,5 @@ def test_every_case_unsat_proves_the_check(monkeypatch: pytest.MonkeyPatch) -> N
 def test_no_time_left_is_unknown() -> None:
     u = unroll(builtin("seed-corrected"), Envelope(depth=1))
     r, _ = cases.by_cases(u.sym.constraints, _site(u, "monotonic", 1),
-                          [u.sym.steps[0].choice], time.perf_counter() - 1)
+                          [u.sym.steps[0].choice], Budget(0))
     assert r == z3.unknown

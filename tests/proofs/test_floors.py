@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import z3
 
 from model.registry import builtin
 from proofs import bmc, floors
+from proofs.budget import MEGA, Budget
 from proofs.envelope import Envelope
 from proofs.query import on_own
 from proofs.terms import free_names
@@ -66,13 +65,13 @@ def test_the_brief_tries_start_with_what_decided_the_last_check(
     monkeypatch.setattr(bmc, "with_order_facts", lambda t: z3.And(t, marker))
     asked: list[bool] = []
 
-    def ask(solver: z3.Solver, term: z3.BoolRef, seconds: float
+    def ask(solver: z3.Solver, term: z3.BoolRef, units: int
             ) -> tuple[z3.CheckSatResult, None]:  # only the question with facts is decided
         asked.append("with_facts" in free_names(term))
         return (z3.unsat if asked[-1] else z3.unknown), None
 
     monkeypatch.setattr(bmc, "_ask", ask)
-    term, end = z3.Bool("violated"), time.perf_counter() + 60
+    term, end = z3.Bool("violated"), Budget(200 * MEGA)
     assert bmc._quick(z3.Solver(), term, end, False) == (z3.unsat, None, True)
     assert asked == [False, True]
     asked.clear()

@@ -13,7 +13,7 @@ from properties import property_names
 from tbcheck.cli import main
 
 GATE = ["--depth", "4",  # as `make verify`: every declared counterexample is this shallow
-        "--timeout", "20", "--fuzz-examples", "300", "--random-runs", "200",
+        "--fuzz-examples", "300", "--random-runs", "200",
         "--induction", "0",  # the bounded proofs, as declared; the induction has its tests
         "--jobs", "1", "--json"]
 

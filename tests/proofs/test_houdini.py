@@ -10,6 +10,7 @@ import z3
 
 from model.domain import Int, fresh
 from proofs import houdini
+from proofs.budget import MEGA, Budget
 from proofs.houdini import describe
 from proofs.induction import Inductor
 from proofs.quantities import Candidate
@@ -66,11 +67,11 @@ def test_a_question_the_exact_solver_cannot_settle_goes_to_the_abstraction(
              Candidate("ge0", "a"): x * f / 10**9 >= 0}
     inv = SimpleNamespace(queries=0, horizon=None, log=[])
     tr = SimpleNamespace(term=lambda c, hz: terms[c])
-    kept = houdini._exact_survivors(inv, q, [], tr, list(terms), 1e9, 1.0)  # type: ignore
+    kept = houdini._exact_survivors(inv, q, [], tr, list(terms), Budget(10**12), 300_000)  # type: ignore
     assert kept == list(terms) and inv.log == []
     # a false fact is not kept: undecided, it is dropped
     terms[Candidate("le", "b", "a")] = y * f / 10**9 <= x * f / 10**9
-    kept = houdini._exact_survivors(inv, q, [], tr, list(terms), 1e9, 1.0)  # type: ignore
+    kept = houdini._exact_survivors(inv, q, [], tr, list(terms), Budget(10**12), 300_000)  # type: ignore
     assert Candidate("le", "b", "a") not in kept
     assert (Candidate("le", "b", "a"), tr, "undecided") in inv.log
 
@@ -82,7 +83,7 @@ def test_a_hint_is_proved_again_and_a_wrong_fact_in_it_falls(inductor: Inductor)
     wrong = Candidate("const", "t", k=12345)  # true time is 0 at boot, not 12345 ns
     hint = {k: list(v) for k, v in inv.holds.items()}
     hint[boot] = hint[boot] + [wrong]
-    again = houdini.find(inv.rules, inv.env, inductor.horizon, 120.0, hint=hint)
+    again = houdini.find(inv.rules, inv.env, inductor.horizon, 200 * MEGA, hint=hint)
     assert again is not None
     assert wrong not in again.holds[boot]
     assert any(c == wrong and why == "refuted" for c, _, why in again.log)

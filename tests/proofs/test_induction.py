@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from model.registry import builtin
 from proofs import bmc
+from proofs.budget import MEGA
 from proofs.envelope import Envelope
 from proofs.induction import Inductor
 from proofs.unroll import unroll
@@ -34,8 +35,8 @@ def test_verdict_says_unbounded_and_keeps_its_witnesses(inductor: Inductor) -> N
 
 
 def test_an_envelope_without_room_gives_no_induction() -> None:
-    ind = Inductor(builtin("seed-as-written"), Envelope(max_initial=(1 << 63) - 10), 10.0)
-    out = ind.prove("vcpus-agree", 5.0)
+    ind = Inductor(builtin("seed-as-written"), Envelope(max_initial=(1 << 63) - 10), MEGA)
+    out = ind.prove("vcpus-agree", MEGA)
     assert not out.proved and "no room below 2**63" in out.reason
 
 
@@ -43,9 +44,9 @@ def test_seed_corrected_is_proved_for_every_depth_on_every_property() -> None:
     """Its monotonic and tracks-wall-clock proofs need the bounds that grow with time (no TB
     reaches 2**64 within the horizon), which only the linear abstraction decides quickly;
     the bounded proofs of these stall at depth 3 or 4."""
-    ind = Inductor(builtin("seed-corrected"), Envelope(), 600.0)
+    ind = Inductor(builtin("seed-corrected"), Envelope(), 200 * MEGA)
     for prop in property_names():
-        out = ind.prove(prop, 120.0)
+        out = ind.prove(prop, 50 * MEGA)
         assert out.proved, f"{prop}: {out.reason}"
 
 
@@ -53,5 +54,5 @@ def test_qemu_ppc_v0_monotonic_is_proved_for_every_depth() -> None:
     """Its TB bounds pass through KVM-HV's rounding (``% 2**24``): the abstraction decides
     them only with the order facts of its divisions, and without the bounds no state rules
     out a TB that wraps past 2**64."""
-    out = Inductor(builtin("qemu-ppc-v0"), Envelope(), 600.0).prove("monotonic", 120.0)
+    out = Inductor(builtin("qemu-ppc-v0"), Envelope(), 200 * MEGA).prove("monotonic", 50 * MEGA)
     assert out.proved, out.reason

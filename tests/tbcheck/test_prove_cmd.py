@@ -54,7 +54,7 @@ def test_proof_witnesses_in_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_induction_reports_a_proof_for_every_depth(capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["prove", "--variant", "seed-as-written", "--property", "vcpus-agree",
-               "--depth", "2", "--induction", "600", "--induction-first", "--json",
+               "--depth", "2", "--induction", "200M", "--induction-first", "--json",
                "--jobs", "1"])
     assert rc == 0
     (r,) = json.loads(capsys.readouterr().out)["results"]
@@ -64,9 +64,10 @@ def test_induction_reports_a_proof_for_every_depth(capsys: pytest.CaptureFixture
 
 def test_a_bounded_proof_that_stalls_is_proved_for_every_depth_by_default(
         capsys: pytest.CaptureFixture[str]) -> None:
-    # seed-corrected monotonic stalls at step 4 (proved@3 in 20 s); its invariant carries it
+    # seed-corrected monotonic stalls at step 4 (proved@3 within its budget); its invariant
+    # carries it
     args = ["prove", "--variant", "seed-corrected", "--property", "monotonic", "--depth", "4",
-            "--timeout", "20", "--json", "--jobs", "1"]
+            "--json", "--jobs", "1"]
     assert main(args) == 0
     (r,) = json.loads(capsys.readouterr().out)["results"]
     assert r["verdict"] == "proved" and r["unbounded"] is True and r["depth"] == 4
@@ -75,11 +76,14 @@ def test_a_bounded_proof_that_stalls_is_proved_for_every_depth_by_default(
     assert r["verdict"] == "proved" and r["unbounded"] is False and r["depth"] < 4
 
 
-def test_negative_induction_budget_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["prove", "--variant", "seed-as-written", "--induction", "-1"])
+@pytest.mark.parametrize("flag, value", [("--induction", "-1"), ("--rlimit", "0"),
+                                         ("--rlimit", "lots"), ("--timeout", "0")])
+def test_absurd_budgets_are_refused(flag: str, value: str, capsys: pytest.CaptureFixture[str]
+                                    ) -> None:
+    rc = main(["prove", "--variant", "seed-as-written", flag, value])
     assert rc == 2
     err = capsys.readouterr().err
-    assert "--induction" in err and "Traceback" not in err
+    assert flag in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("flag", ["--random-runs", "--fuzz-examples"])

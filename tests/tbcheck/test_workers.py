@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tbcheck.cli import main
-from tbcheck.workers import ATTEMPTS, Death, _next, _Worker, run_cells
+from tbcheck.workers import ATTEMPTS, Death, Template, _next, _Worker, ask_worker, run_cells
 
 
 def _square_or_crash(n: int, crash: frozenset[int] = frozenset(), once: str = "") -> int:
@@ -43,7 +43,8 @@ def test_a_cell_past_its_limit_is_killed_and_the_others_are_kept() -> None:
     got = dict(run_cells(partial(_square_or_sleep, sleepy=2), [1, 2, 3, 4], 2,
                          limit_s=lambda n: 1.0))
     assert got == {1: 1, 2: Death.hung(1.0), 3: 9, 4: 16}
-    assert str(got[2]) == "its process gave no answer in 1 s and was killed"
+    assert str(got[2]) == ("its process gave no answer in 1 s of wall-clock time and was "
+                           "killed") and got[2].wall_clock
 
 
 def _fails(n: int) -> int:
@@ -142,3 +143,49 @@ def test_without_groups_the_first_queued_goes() -> None:
     queue = deque([(1, 2), (0, 1)])
     me = _worker(None)
     assert _next(queue, me, [me], ["x", "y"], None) == (1, 2)
+
+
+_TOUCHED: list[int] = []  # a process's own history: what its cells did before
+
+
+def _history_then_append(n: int) -> tuple[int, int]:
+    """How many cells this process ran before, and the template's mark."""
+    seen = len(_TOUCHED)
+    _TOUCHED.append(n)
+    return seen, _MARK[0]
+
+
+_MARK = [0]
+
+
+def _mark_template(group: object) -> None:
+    _MARK[0] += 1
+
+
+def test_every_cell_starts_from_its_groups_template_not_from_the_cells_before_it() -> None:
+    """A verdict must not depend on which cells ran before it in the same worker: each runs in
+    a child forked from the template, which ``prepare`` built once."""
+    got = dict(run_cells(_history_then_append, [1, 2, 3, 4], 1, group=lambda n: "g",
+                         template=Template(prepare=_mark_template)))
+    assert got == {n: (0, 1) for n in (1, 2, 3, 4)}
+
+
+def _asks(n: int) -> object:
+    return ask_worker("facts", n % 2)
+
+
+def _search_logged(log: str, group: object, kind: str, key: int) -> tuple[int, int]:
+    with open(log, "a") as f:
+        f.write(f"{group} {key}\n")
+    return os.getpid(), key
+
+
+def test_a_search_runs_once_a_run_and_every_cell_gets_its_one_answer(tmp_path: Path) -> None:
+    log = tmp_path / "searched"
+    folder = tmp_path / "searches"
+    folder.mkdir()
+    template = Template(search=partial(_search_logged, str(log)), folder=folder)
+    got = dict(run_cells(_asks, [1, 2, 3, 4, 5, 6], 2, group=lambda n: "g", template=template))
+    assert sorted(log.read_text().split("\n")[:-1]) == ["g 0", "g 1"]  # once each, two workers
+    assert {got[n][1] for n in (1, 3, 5)} == {1} and {got[n][1] for n in (2, 4, 6)} == {0}
+    assert len({got[n] for n in (1, 3, 5)}) == 1  # one answer, whichever cell asked first
