@@ -172,7 +172,7 @@ def _defining(name: str, facts: list[Candidate], params: dict[str, Any]) -> Cand
     return None
 
 
-def find(rules: type[RuleSet], env: Envelope, hz: Horizon, units: int = 6 * MEGA,
+def find(rules: type[RuleSet], env: Envelope, hz: Horizon, units: int = 20 * MEGA,
          query: int = QUERY, hint: dict[Any, list[Candidate]] | None = None,
          trusted: bool = False) -> Invariant | None:
     """The invariant, or None if the budget (``units``, z3's resource units) ran out before

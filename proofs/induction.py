@@ -22,7 +22,7 @@ from proofs.houdini import QUERY, Generic, Invariant, checks_of, find
 from proofs.query import Query
 from proofs.unroll import as_z3
 
-SEARCH = 6 * MEGA  # the invariant search's default budget, in z3 resource units
+SEARCH = 20 * MEGA  # the invariant search's default budget, in z3 resource units
 
 #: the facts of a rule set's invariant by control key, as ``search`` returns them
 Facts = dict[Any, list[Any]]

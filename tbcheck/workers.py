@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -228,6 +229,7 @@ def _serve(conn: Connection, work: Callable[[C], R], group: Hashable,
             return
         if not prepared and template.prepare is not None:
             try:
+                gc.collect()  # the collector's counts start from nothing (see _in_child)
                 template.prepare(group)
             except Exception as exc:  # a bug, or bad input found late: the parent raises it
                 conn.send(_Outcome(error=exc))
@@ -278,6 +280,10 @@ def _in_child(fn: Callable[[], Any], on_ask: Callable[[Any], Any]) -> _Outcome[A
         try:
             mine.close()
             _die_with_parent()
+            # z3 reuses the ids of terms that Python frees, and ids steer some of its
+            # choices: the collector must free the same terms at the same points in every
+            # run, so its counts start from nothing here, whatever the parent did before
+            gc.collect()
             _ASK = theirs
             try:
                 out: _Outcome[Any] = _Outcome(value=fn())

@@ -19,7 +19,7 @@ from tbcheck.workers import Death, Template, ask_worker, run_cells
 
 MEGA = 1_000_000
 CELL_M = 20  # a cell's bounded passes, in millions of z3 resource units (proofs.bmc.CELL)
-SEARCH_M = 6  # the invariant search's, in millions (proofs.induction.SEARCH)
+SEARCH_M = 20  # the invariant search's, in millions (proofs.induction.SEARCH)
 WALL_S = 1800.0  # the wall-clock safety net, a cell: far past any cell seen
 
 

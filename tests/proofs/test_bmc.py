@@ -222,12 +222,3 @@ def test_a_slow_search_pauses_for_the_induction_too(monkeypatch: pytest.MonkeyPa
     assert ind.asked == 1 and ind.searched_after == 0  # before the search's first question
     assert v.verdict == bmc.PROVED and v.unbounded and v.witnesses["situation"]["reachable"]
     assert len(asked) == 0  # and the proof made every later question unnecessary
-
-
-def test_the_same_question_costs_the_same_units_twice() -> None:
-    """A cell's verdict and resource count are a function of its inputs: asked twice in
-    fresh unrollings of one process, a cell spends exactly the same units."""
-    first = verdict("seed-corrected", "monotonic", depth=2)
-    second = verdict("seed-corrected", "monotonic", depth=2)
-    assert first.verdict == second.verdict == bmc.PROVED
-    assert first.resources == second.resources > 0

@@ -53,7 +53,7 @@ def test_a_violation_asked_with_facts_still_decodes_and_replays() -> None:
     term = min((s.violated for s in u.sites["frozen-when-stopped"] if s.step == 3
                 and not z3.is_false(s.violated)), key=lambda t: len(floors.order_facts(t)))
     assert floors.order_facts(term)  # the smallest check that has facts at all
-    r, model = on_own(u.sym.constraints, floors.with_order_facts(term), 60)
+    r, model = on_own(u.sym.constraints, floors.with_order_facts(term), 50 * MEGA)
     assert r == z3.sat and model is not None
     params, events = bmc.decode(u, model, 3)
     assert bmc.replay(u.rules, u.env, "frozen-when-stopped", params, events, 3).replayed

@@ -13,11 +13,21 @@ import time
 from collections import deque
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tbcheck.cli import main
-from tbcheck.workers import ATTEMPTS, Death, Template, _next, _Worker, ask_worker, run_cells
+from tbcheck.workers import (
+    ATTEMPTS,
+    Death,
+    Template,
+    _in_child,
+    _next,
+    _Worker,
+    ask_worker,
+    run_cells,
+)
 
 
 def _square_or_crash(n: int, crash: frozenset[int] = frozenset(), once: str = "") -> int:
@@ -189,3 +199,24 @@ def test_a_search_runs_once_a_run_and_every_cell_gets_its_one_answer(tmp_path: P
     assert sorted(log.read_text().split("\n")[:-1]) == ["g 0", "g 1"]  # once each, two workers
     assert {got[n][1] for n in (1, 3, 5)} == {1} and {got[n][1] for n in (2, 4, 6)} == {0}
     assert len({got[n] for n in (1, 3, 5)}) == 1  # one answer, whichever cell asked first
+
+
+def _cell_units(u: Any) -> int:
+    from proofs import bmc
+
+    return bmc.check(u, "monotonic", bmc.CELL).resources
+
+
+def test_two_cells_forked_from_one_state_spend_exactly_the_same_units() -> None:
+    """What a question costs z3 depends on the solver state it is asked in (a second
+    unrolling in one process has other term ids); a cell forked from a fixed state pays
+    the same whenever and wherever it runs."""
+    from model.registry import builtin
+    from proofs.envelope import Envelope
+    from proofs.unroll import unroll
+
+    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    first = _in_child(lambda: _cell_units(u), lambda key: None)
+    second = _in_child(lambda: _cell_units(u), lambda key: None)
+    assert first.died is None and first.error is None
+    assert first.value == second.value and first.value > 0  # type: ignore[operator]
