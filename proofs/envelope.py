@@ -1,4 +1,4 @@
-"""The envelope of SPEC.md: the ranges every symbolic parameter ranges over (all options)."""
+"""The envelope (docs/properties.md): the ranges every symbolic parameter ranges over."""
 
 from __future__ import annotations
 
@@ -29,15 +29,17 @@ class Envelope:
         from tbcheck.errors import UsageError
 
         checks = [
-            (1 <= self.fmin_hz <= self.fmax_hz, "frequency range: need 1 <= fmin <= fmax"),
-            (self.fmax_hz < 2**63, "frequency above 2**63 Hz"),
-            (0 <= self.eps_ns < 2**40, "eps must be between 0 and 2**40 ns"),
-            (0 <= self.max_run_ns < 2**55, "run duration out of range"),
-            (0 <= self.max_phase_ns < 2**55, "phase duration out of range"),
-            (2 <= self.ncpus <= 8, "vCPUs: between 2 and 8"),
-            (1 <= self.nhosts <= 6, "hosts: between 1 and 6"),
-            (1 <= self.depth <= 16, "depth: between 1 and 16"),
-            (0 <= self.slack_ticks < 2**32, "slack out of range"),
+            (1 <= self.fmin_hz <= self.fmax_hz,
+             f"--fmin {self.fmin_hz} / --fmax {self.fmax_hz}: need 1 <= fmin <= fmax"),
+            (self.fmax_hz < 2**63, f"--fmax {self.fmax_hz}: below 2**63 Hz"),
+            (0 <= self.eps_ns < 2**40, f"--eps {self.eps_ns}: between 0 and 2**40 ns"),
+            (0 <= self.max_run_ns < 2**55, f"--max-run {self.max_run_ns}: between 0 and 2**55 ns"),
+            (0 <= self.max_phase_ns < 2**55,
+             f"--max-phase {self.max_phase_ns}: between 0 and 2**55 ns"),
+            (2 <= self.ncpus <= 8, f"--vcpus {self.ncpus}: between 2 and 8"),
+            (1 <= self.nhosts <= 6, f"--hosts {self.nhosts}: between 1 and 6"),
+            (1 <= self.depth <= 16, f"--depth {self.depth}: between 1 and 16"),
+            (0 <= self.slack_ticks < 2**32, f"--slack {self.slack_ticks}: between 0 and 2**32"),
             (1 <= len(self.slots) <= 3, "snapshot slots: between 1 and 3"),
         ]
         for ok, msg in checks:

@@ -4,6 +4,13 @@ A rule file imports its whole vocabulary from here: the hook API (``RuleSet``, `
 ``refuse``, run-state names), the C integer types and operations of the number domain.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("tbcheck")
+except PackageNotFoundError:  # a checkout used without installing it
+    __version__ = "0+unknown"
+
 from model.api import (
     FINISH_MIGRATE,
     INMIGRATE,

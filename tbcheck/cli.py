@@ -7,6 +7,7 @@ import their heavy dependencies (z3, Hypothesis, qemu.qmp) inside ``run`` so sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -30,8 +31,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+DESCRIPTION = ("Check how a hypervisor saves and restores a guest's timebase (stop/continue, "
+               "migration, snapshots): prove each property of a rule set over a whole 64-bit "
+               "envelope, or show a counterexample that replays. The properties, the envelope "
+               "and the verdicts: docs/properties.md.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tbcheck", description=__doc__.splitlines()[0])
+    from tbcheck import __version__
+
+    parser = _Parser(prog="tbcheck", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"tbcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -54,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tbcheck: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`tbcheck list --json | head`): not an error
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def entry() -> None:

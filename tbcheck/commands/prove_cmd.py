@@ -7,6 +7,7 @@ so anything but ``proved`` fails: the CI gate for a proposed patch), 1 otherwise
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -112,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--timeout {args.timeout:g}: a positive number of seconds")
     if not 1 <= args.jobs <= 64:
         raise UsageError(f"--jobs {args.jobs}: between 1 and 64")
+    if args.junit:  # checked before the work, not after it
+        folder = Path(args.junit).resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise UsageError(f"--junit {args.junit}: {folder} is not a folder tbcheck can "
+                             "write to")
     if not 0 <= args.random_runs <= 10**6 or not 0 <= args.fuzz_examples <= 10**6:
         raise UsageError("--random-runs and --fuzz-examples: between 0 and 1000000")
     props = args.property or property_names()
