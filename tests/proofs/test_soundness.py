@@ -12,7 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
+import z3
 
+from model.domain import U64, fresh, wrapping_add
+from model.intervals import tightened
+from proofs.envelope import Envelope
+from proofs.unroll import Symbols, symbols
 from tbcheck.cli import main
 
 HEADER = """
@@ -80,3 +85,47 @@ def test_read_tb_obligations_of_vcpu_1_are_checked(tmp_path: Path,
     assert bad and all("vCPU 1" in v["explanation"] for v in bad), bad
     r = _proved(path, "no-overflow", 3, capsys)
     assert r["verdict"] == "violated" and r["counterexample"]["replayed"] is True
+
+
+# ----------------------------------------------------------------- bounds of one envelope
+WIDE = 1 << 80
+
+
+def _own_bounds(sym: Symbols) -> dict[str, tuple[int, int]]:
+    """What the interval evaluation makes of a few of ``sym``'s terms."""
+    h = sym.params.hosts
+    return {"skews": tightened((h[1].skew.v - h[0].skew.v), -WIDE, WIDE),
+            "freq": tightened(h[1].freq.v + 0, -WIDE, WIDE),
+            "run": tightened(h[0].freq.v * sym.steps[0].d.v, -WIDE, WIDE)}
+
+
+ENVELOPES = {"default": Envelope(depth=1), "eps0": Envelope(depth=1, eps_ns=0),
+             "fmax": Envelope(depth=1, fmax_hz=2 * 10**9, max_run_ns=10**9)}
+
+
+@pytest.mark.parametrize("order", [list(ENVELOPES), list(reversed(ENVELOPES))])
+def test_each_envelopes_bounds_are_its_own_whatever_was_built_before(order: list[str]) -> None:
+    syms = {name: symbols(ENVELOPES[name]) for name in order}
+    got = {name: _own_bounds(syms[name]) for name in order}
+    for name in order:
+        env = ENVELOPES[name]
+        assert got[name]["skews"] == (-env.eps_ns, env.eps_ns), name
+        assert got[name]["freq"] == (env.fmin_hz, env.fmax_hz), name
+        assert got[name]["run"] == (0, env.fmax_hz * env.max_run_ns), name
+    # and asked again after everything was built, in the other order: the same answers
+    assert {name: _own_bounds(syms[name]) for name in reversed(order)} == got
+
+
+def test_a_narrower_range_built_later_does_not_drop_a_wider_ones_wrap() -> None:
+    """The fuzzer's symbolic run gives a host's realtime clock a range up to 2**62, the
+    unrolling 0..eps above a base, under the same names: an unknown built later with a narrower
+    range must not narrow the bounds that decide where the earlier one's terms wrap."""
+    wide, c_wide = fresh(U64, "leak_x", 0, 1 << 62)
+    narrow, _ = fresh(U64, "leak_x", 0, 10)
+    assert tightened(narrow.v + 0, -WIDE, WIDE) == (0, 10)
+    assert tightened(wide.v + 0, -WIDE, WIDE) == (0, 1 << 62)
+    y = wrapping_add(wide, U64((1 << 64) - (1 << 61)))  # wraps once x >= 2**61
+    s = z3.Solver()
+    s.add(c_wide, wide.v == 1 << 62)
+    assert s.check() == z3.sat
+    assert s.model().eval(y.reduced().v).as_long() == 1 << 61
