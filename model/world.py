@@ -196,7 +196,10 @@ class World:
             path.ws.ghost.guest_ns = path.ws.ghost.guest_ns + d.convert(Int)
 
     def _new_proc(self, path: Path, host: int, state: str) -> Proc:
-        rules = self.rules_cls()
+        with collect_obligations() as obs:  # a rule set's constructor computes too
+            rules = self.rules_cls()
+        if obs:  # (it sees no symbol: the same on both engines)
+            M.on_obligations(obs, "the rule set's constructor", self._emit(path))
         proc = Proc(host, rules, [Cpu() for _ in range(self.params.ncpus)], state)
         self._hook(path, proc, "setup")
         return proc
@@ -328,8 +331,8 @@ class World:
         self._pass(path, ev.p_ram, False)
         record = self._hook(path, ws.vm, "pre_save")
         ref = stopped[1] if stopped is not None else ws.ghost.pause_ref
-        if ref is None:  # paused, but not by the user (cannot happen with these events)
-            ref = ws.ghost.last or []
+        if ref is None:  # a guest paused with no TB to stand for: the snapshot would be unchecked
+            raise AssertionError("savevm of a paused guest whose pause recorded no TB")
         ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns)
         if stopped is not None:
             after = self._resume(path, "savevm")

@@ -129,3 +129,205 @@ def test_a_narrower_range_built_later_does_not_drop_a_wider_ones_wrap() -> None:
     s.add(c_wide, wide.v == 1 << 62)
     assert s.check() == z3.sat
     assert s.model().eval(y.reduced().v).as_long() == 1 << 61
+
+
+def _found(path: str, prop: str, depth: int, events: str,
+           capsys: pytest.CaptureFixture[str], *run_args: str) -> None:
+    """Both engines find ``prop`` violated: ``tbcheck run`` on ``events``, and the solver
+    (random runs, fuzzing and induction off) within ``depth``, its counterexample replayed."""
+    ran = [v["property"] for v in _ran(path, events, capsys, *run_args)]
+    assert prop in ran, ran
+    r = _proved(path, prop, depth, capsys)
+    assert r["verdict"] == "violated", r
+    assert r["found_by"] == "solver" and r["counterexample"]["replayed"] is True
+
+
+# ----------------------------------------------------------------- a run reuses the last read
+# world._run starts a running guest's run from the read that ended the event before (the
+# resume's): a scheme whose TB runs at twice the rate after a cont is caught in that run.
+TWICE_AFTER_CONT = """
+class Rules(RuleSet):
+    name = "twice-after-cont"
+
+    def setup(self, vm):
+        self.tb, self.h, self.fast = U64(0), U64(0), False
+
+    def read_tb(self, vm, cpu):
+        if self.fast:
+            d = wrapping_sub(vm.host.tb(), self.h)
+            return wrapping_add(self.tb, wrapping_add(d, d))
+        return wrapping_add(vm.host.tb(), cpu.tb_offset)
+
+    def stop(self, vm, state):
+        self.tb, self.fast = self.read_tb(vm, vm.cpus[0]), False
+        vm.set_all_offsets(wrapping_sub(self.tb, vm.host.tb()))
+
+    def pre_save(self, vm):
+        return Record(tb=self.tb)
+
+    def post_load(self, vm, record):
+        self.tb = record.tb
+
+    def cont(self, vm):
+        self.h, self.fast = vm.host.tb(), True
+"""
+
+
+def test_the_run_after_a_resume_starts_from_the_resumes_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _found(_file(tmp_path, TWICE_AFTER_CONT), "guest-frequency", 2, "stop cont run(1s)", capsys)
+
+
+# ----------------------------------------------------------------- a paused guest's hooks
+# A paused guest's migration notifies no stop handler (world._implicit_stop), nor does its
+# savevm; a scheme whose pre_save, when it was not told of the stop, records the live TB
+# (still running under the offsets) breaks the pause across a migration, or a snapshot of the
+# pause (world._savevm's reference for a paused guest). ``told`` says when pre_save trusts
+# the TB its stop handler kept.
+PAUSED_PRE_SAVE = """
+class Rules(RuleSet):
+    name = "paused-pre-save"
+
+    def setup(self, vm):
+        self.tb, self.seen = U64(0), None
+
+    def stop(self, vm, state):
+        self.tb, self.seen = wrapping_add(vm.host.tb(), vm.cpus[0].tb_offset), state
+
+    def pre_save(self, vm):
+        live = wrapping_add(vm.host.tb(), vm.cpus[0].tb_offset)
+        return Record(tb=self.tb if TOLD else live)
+
+    def post_load(self, vm, record):
+        self.tb = record.tb
+
+    def cont(self, vm):
+        vm.set_all_offsets(wrapping_sub(self.tb, vm.host.tb()))
+"""
+
+
+def test_a_paused_guests_migration_is_checked_at_the_resume(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path, PAUSED_PRE_SAVE.replace("TOLD", "self.seen == vm.state"))
+    _found(path, "frozen-when-stopped", 3, "stop run(10s) migrate(1) cont", capsys)
+
+
+def test_a_paused_guests_snapshot_stands_for_the_pause(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path, PAUSED_PRE_SAVE.replace("TOLD", "self.seen == vm.state != PAUSED"))
+    _found(path, "snapshot-frozen", 4, "stop run(10s) savevm(s1) loadvm(s1) cont", capsys)
+
+
+def test_hooks_of_a_paused_guests_migration_owe_no_overflow(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path, PAUSED_PRE_SAVE.replace("TOLD", "True").replace(
+        "        live = ", "        if self.seen != vm.state:  # a paused source\n"
+                           "            U64(1) - vm.host.tb_freq\n        live = "))
+    _found(path, "no-overflow", 2, "stop migrate(1) cont", capsys)
+
+
+# ----------------------------------------------------------------- refused migrations, loadvm
+# seed-corrected refuses a destination whose counter runs at another frequency, and then the
+# source resumes (world._migrate forks on the refusal). Here that resume, and only it, jumps a
+# second ahead and computes outside uint64_t: the refused path's hooks and checks are found.
+REFUSED_RESUME = """
+from model.rulesets.seed_corrected import Rules as SeedCorrected
+
+
+class Rules(SeedCorrected):
+    name = "refused-resume-jumps"
+    expected = {}
+
+    def setup(self, vm):
+        super().setup(vm)
+        self.leaving = False
+
+    def pre_save(self, vm):
+        self.leaving = vm.state == FINISH_MIGRATE
+        return super().pre_save(vm)
+
+    def cont(self, vm):
+        super().cont(vm)
+        if self.leaving:  # only a source whose migration was refused gets here
+            U64(1) - vm.host.tb_freq
+            vm.set_all_offsets(wrapping_add(vm.cpus[0].tb_offset, vm.host.tb_freq))
+        self.leaving = False
+"""
+
+OTHER_FREQ = ("--freq", "512000000,256000000,512000000")
+
+
+@pytest.mark.parametrize("prop", ["tracks-wall-clock", "no-overflow"])
+def test_a_refused_migrations_resume_is_checked(prop: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _found(_file(tmp_path, REFUSED_RESUME), prop, 1, "run(1s) migrate(1) run(1s)", capsys,
+           *OTHER_FREQ)
+
+
+# A loadvm refused (a snapshot older than 1000 s) after post_load applied the snapshot's
+# record: the guest goes on from where it was, but with the snapshot's TB. The read after the
+# failed loadvm is still on the old branch, so monotonic sees the TB go back.
+REFUSED_LOADVM = """
+from tbcheck import INMIGRATE
+from model.rulesets.seed_corrected import Rules as SeedCorrected
+
+
+class Rules(SeedCorrected):
+    name = "refused-loadvm-applies-the-record"
+    expected = {}
+
+    def post_load(self, vm, record):
+        refused = super().post_load(vm, record)
+        if vm.state == INMIGRATE:
+            return refused
+        return refuse(vm.host.realtime_ns() - record.stopCLK > 1000 * 10**9, "snapshot too old")
+"""
+
+
+def test_a_refused_loadvm_stays_on_the_branch_it_failed_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _found(_file(tmp_path, REFUSED_LOADVM), "monotonic", 2,
+           "run(1s) savevm(s1) run(2000s) loadvm(s1) run(1s)", capsys)
+
+
+# ----------------------------------------------------------------- every hook, even __init__
+CONSTRUCTOR_OVERFLOWS = """
+class Rules(RuleSet):
+    name = "constructor-overflows"
+
+    def __init__(self):
+        self.scale = U64(1) - 2  # checked: leaves uint64_t in the constructor
+
+    def stop(self, vm, state):
+        pass
+
+    def pre_save(self, vm):
+        return Record()
+
+    def post_load(self, vm, record):
+        pass
+
+    def cont(self, vm):
+        pass
+"""
+
+
+def test_a_rule_sets_constructor_owes_no_overflow(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _found(_file(tmp_path, CONSTRUCTOR_OVERFLOWS), "no-overflow", 1, "run(1s)", capsys)
+
+
+# ----------------------------------------------------------------- a check false by constants
+# The solver's passes skip a check only when its violation is the literal false (its ``ok``
+# held by construction); one whose ``ok`` is false by construction is asked like any other.
+BOOTS_APART = CONSTRUCTOR_OVERFLOWS.replace("""    def __init__(self):
+        self.scale = U64(1) - 2  # checked: leaves uint64_t in the constructor
+""", """    def boot(self, vm, tb0):
+        super().boot(vm, tb0)
+        vm.cpus[1].tb_offset = wrapping_add(vm.cpus[0].tb_offset, 1)
+""")
+
+
+def test_a_check_false_by_construction_is_asked(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _found(_file(tmp_path, BOOTS_APART), "vcpus-agree", 1, "run(1s)", capsys)
