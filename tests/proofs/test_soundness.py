@@ -16,9 +16,11 @@ import z3
 
 from model.domain import U64, fresh, wrapping_add
 from model.intervals import tightened
+from model.registry import builtin
 from proofs.envelope import Envelope
-from proofs.unroll import Symbols, symbols
+from proofs.unroll import Symbols, symbols, unroll
 from tbcheck.cli import main
+from tbcheck.loader import load_rules_file
 
 HEADER = """
 from tbcheck import (FINISH_MIGRATE, PAUSED, S64, U64, Record, RuleSet, refuse, wrapping_add,
@@ -331,3 +333,21 @@ BOOTS_APART = CONSTRUCTOR_OVERFLOWS.replace("""    def __init__(self):
 def test_a_check_false_by_construction_is_asked(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     _found(_file(tmp_path, BOOTS_APART), "vcpus-agree", 1, "run(1s)", capsys)
+
+
+# ----------------------------------------------------------------- one site for equal checks
+def test_a_vcpus_check_is_one_site_only_when_its_terms_are_another_vcpus(tmp_path: Path) -> None:
+    """proofs.unroll asks a check once when one path emitted the very same terms twice (every
+    vCPU of qemu-tcg does the same arithmetic); a vCPU whose arithmetic differs keeps its own."""
+    def read_sites(rules: type) -> dict[int, int]:
+        u = unroll(rules, Envelope(depth=2))
+        got: dict[int, int] = {}
+        for s in u.sites["no-overflow"]:
+            if "read_tb" in s.check.what and not z3.is_false(s.violated):
+                got[s.check.values["vcpu"]] = got.get(s.check.values["vcpu"], 0) + 1
+        return got
+
+    same = read_sites(builtin("qemu-tcg"))
+    assert same.get(0) and not same.get(1)
+    own = read_sites(load_rules_file(_file(tmp_path, VCPU1_OVERFLOWS)))
+    assert own.get(1)
