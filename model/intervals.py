@@ -21,15 +21,12 @@ _RANGE = re.compile(r"\[(-?\d+):(-?\d+)\]\Z")
 
 def ranged_name(name: str, lo: int, hi: int) -> str:
     """The name of an unknown ``name`` that ranges over ``lo..hi``."""
-    if lo > hi:
-        raise ValueError(f"{name}: empty range {lo}..{hi}")
-    if _RANGE.search(name):
-        raise ValueError(f"{name}: a name must not end in a range")
     return f"{name}[{lo}:{hi}]"
 
 
 def name_range(name: str) -> tuple[int, int] | None:
-    """The range an unknown's name declares (None: a name without one, range unknown)."""
+    """The range an unknown's name declares, its last ``[lo:hi]`` (None: a name without one,
+    such as an abstraction's own unknowns: range unknown)."""
     m = _RANGE.search(name)
     return None if m is None else (int(m.group(1)), int(m.group(2)))
 
