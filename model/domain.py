@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import z3
 
-from model.intervals import VAR_BOUNDS, tightened
+from model.intervals import ranged_name, tightened
 
 Raw = int | z3.ArithRef
 RawBool = bool | z3.BoolRef
@@ -763,9 +763,10 @@ def value(x: Num | Bool, model: z3.ModelRef | None = None) -> int | bool:
 
 
 def fresh(t: type[Num], name: str, lo: int, hi: int) -> tuple[Num, z3.BoolRef]:
-    """A new symbolic value of type ``t`` with its range constraint (returned, to assert)."""
-    v = z3.Int(name)
-    VAR_BOUNDS[name] = (lo, hi)
+    """A new symbolic value of type ``t`` ranging over ``lo..hi``, with its range constraint
+    (returned, to assert). The range is part of the unknown's name (``model.intervals``): the
+    bounds that simplify its terms are its own, whatever else the process has built."""
+    v = z3.Int(ranged_name(name, lo, hi))
     return t(v, lo, hi), z3.And(v >= lo, v <= hi)
 
 

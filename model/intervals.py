@@ -7,10 +7,28 @@ a sum of monomials first lets ``base`` cancel, so a wrap that cannot happen cost
 
 from __future__ import annotations
 
+import re
+
 import z3
 
-#: every symbolic variable's range, registered by ``model.domain.fresh``
-VAR_BOUNDS: dict[str, tuple[int, int]] = {}
+# An unknown's range is part of its name (``model.domain.fresh`` names ``d1`` over 0..10 as
+# ``d1[0:10]``), so a term's bounds are a function of the term alone: two envelopes' unknowns
+# with different ranges are different unknowns, and no table outside the terms maps a name to
+# a range that one run registered and another reads. The memos below are keyed by terms and
+# hold what follows from them alone, so they too carry nothing from one run into another.
+_RANGE = re.compile(r"\[(-?\d+):(-?\d+)\]\Z")
+
+
+def ranged_name(name: str, lo: int, hi: int) -> str:
+    """The name of an unknown ``name`` that ranges over ``lo..hi``."""
+    return f"{name}[{lo}:{hi}]"
+
+
+def name_range(name: str) -> tuple[int, int] | None:
+    """The range an unknown's name declares, its last ``[lo:hi]`` (None: a name without one,
+    such as an abstraction's own unknowns: range unknown)."""
+    m = _RANGE.search(name)
+    return None if m is None else (int(m.group(1)), int(m.group(2)))
 
 
 _CTX = z3.main_ctx()
@@ -46,7 +64,9 @@ def _interval(t: z3.Ast, memo: Memo) -> tuple[int, int] | None:
     nargs = z3.Z3_get_app_num_args(_REF, t)
     decl = z3.Z3_get_app_decl(_REF, t)
     if nargs == 0:
-        return VAR_BOUNDS.get(_name(decl))
+        if z3.Z3_get_decl_kind(_REF, decl) != z3.Z3_OP_UNINTERPRETED:
+            return None
+        return name_range(_name(decl))
     k = z3.Z3_get_decl_kind(_REF, decl)
     if k == z3.Z3_OP_ITE:
         cond = z3.Z3_get_app_arg(_REF, t, 0)

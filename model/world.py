@@ -9,7 +9,7 @@ notifies nobody; the destination starts by itself only when the source was runni
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from model.api import (
@@ -160,6 +160,11 @@ class World:
     def _emit(self, path: Path) -> M.Emit:
         return lambda c: path.checks.append((path.step, c))
 
+    def _naming_cpu(self, path: Path, cpu: int) -> M.Emit:
+        """``_emit``, with the vCPU the check is about first in its values."""
+        return lambda c: path.checks.append(
+            (path.step, replace(c, values={"vcpu": cpu, **c.values})))
+
     def _read(self, path: Path, event: str) -> list[Num]:
         """The guest reads every vCPU at this instant."""
         ws = path.ws
@@ -171,8 +176,9 @@ class World:
                     tb = ws.vm.rules.read_tb(vm, cpu)
                 except SymbolicBranch as exc:
                     raise RuleError(f"read_tb: {exc}") from None
-            if i == 0:  # the TB's own arithmetic is the rule set's too (once an instant)
-                M.on_obligations(obs, "read_tb", self._emit(path))
+            # the TB's own arithmetic is the rule set's too, on every vCPU: each vCPU's read has
+            # its own offset, so its own operations (one check a vCPU, naming it)
+            M.on_obligations(obs, f"read_tb of vCPU {i}", self._naming_cpu(path, i))
             if not isinstance(tb, Num):
                 raise RuleError(f"read_tb returned {type(tb).__name__}, expected U64")
             tb = tb.convert(U64)
@@ -190,7 +196,10 @@ class World:
             path.ws.ghost.guest_ns = path.ws.ghost.guest_ns + d.convert(Int)
 
     def _new_proc(self, path: Path, host: int, state: str) -> Proc:
-        rules = self.rules_cls()
+        with collect_obligations() as obs:  # a rule set's constructor computes too
+            rules = self.rules_cls()
+        if obs:  # (it sees no symbol: the same on both engines)
+            M.on_obligations(obs, "the rule set's constructor", self._emit(path))
         proc = Proc(host, rules, [Cpu() for _ in range(self.params.ncpus)], state)
         self._hook(path, proc, "setup")
         return proc
@@ -322,8 +331,8 @@ class World:
         self._pass(path, ev.p_ram, False)
         record = self._hook(path, ws.vm, "pre_save")
         ref = stopped[1] if stopped is not None else ws.ghost.pause_ref
-        if ref is None:  # paused, but not by the user (cannot happen with these events)
-            ref = ws.ghost.last or []
+        if ref is None:  # a guest paused with no TB to stand for: the snapshot would be unchecked
+            raise AssertionError("savevm of a paused guest whose pause recorded no TB")
         ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns)
         if stopped is not None:
             after = self._resume(path, "savevm")

@@ -197,8 +197,17 @@ def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
 
 
 def _collect(u: Unrolling, p: Path) -> None:
+    """The path's checks as sites. A check whose violation and situation are the very terms of
+    one already taken from this path (z3 shares equal terms: two vCPUs whose ``read_tb`` does
+    the same arithmetic) is the same question, asked once."""
     pc = as_z3(p.cond)
+    seen: set[tuple[str, int, int, int]] = set()
     for step, chk in p.checks:
         violated = _FALSE if chk.ok.v is True else z3_and(pc, z3_not(chk.ok.v))
-        u.sites[chk.prop].append(Site(step, violated, z3_and(pc, chk.situation.v), chk))
+        reached = z3_and(pc, chk.situation.v)
+        same = (chk.prop, step, violated.get_id(), reached.get_id())
+        if same in seen:
+            continue
+        seen.add(same)
+        u.sites[chk.prop].append(Site(step, violated, reached, chk))
     p.checks.clear()

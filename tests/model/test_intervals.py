@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.domain import Int, fresh
-from model.intervals import term_interval
+from model.intervals import name_range, ranged_name, term_interval
 
 X, X_RANGE = fresh(Int, "iv_x", -50, 100)[0].v, (-50, 100)
 Y = fresh(Int, "iv_y", 0, 7)[0].v
@@ -39,3 +39,13 @@ def test_bounds_contain_every_value(op: str, n: int, numeral_left: bool, then_is
     lo, hi = term_interval(term)  # type: ignore[misc]
     value = z3.simplify(z3.substitute(term, (X, z3.IntVal(x)))).as_long()
     assert lo <= value <= hi
+
+
+def test_an_unknowns_range_is_its_own_and_a_plain_name_has_none() -> None:
+    assert name_range(ranged_name("d1", 0, 10)) == (0, 10)
+    assert name_range(ranged_name("rules.d[1:2]", -5, 2**70)) == (-5, 2**70)  # the last one
+    assert name_range("d1") is None and name_range("g1_last[0]") is None
+    a, b = fresh(Int, "iv_same", 0, 10)[0].v, fresh(Int, "iv_same", 0, 20)[0].v
+    assert not a.eq(b)  # one name, two ranges: two unknowns
+    assert term_interval(a - 1) == (-1, 9) and term_interval(b - 1) == (-1, 19)
+    assert term_interval(z3.Int("iv_plain") + 1) is None  # no range declared, none assumed

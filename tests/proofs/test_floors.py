@@ -37,9 +37,10 @@ def test_every_fact_holds_under_the_envelope() -> None:
 
 
 def test_an_unordered_pair_gets_implications_not_a_guess() -> None:
-    u = unroll(builtin("seed-corrected"), Envelope(depth=1))  # registers the ranges of d1, ...
-    f0, f1, d1 = (z3.Int(n) for n in ("freq0", "freq1", "d1"))
-    early, late = (f0 * d1) / 10**9, (f0 * (d1 + z3.Int("p1a"))) / 10**9
+    u = unroll(builtin("seed-corrected"), Envelope(depth=1))  # its unknowns carry their ranges
+    hosts, step = u.sym.params.hosts, u.sym.steps[0]
+    f0, f1, d1 = hosts[0].freq.v, hosts[1].freq.v, step.d.v
+    early, late = (f0 * d1) / 10**9, (f0 * (d1 + step.p1.v)) / 10**9
     other = (f1 * d1) / 10**9
     facts = floors.order_facts(z3.And(early + late + other >= 0, u.sym.constraints[0]))
     assert any(z3.eq(f, early <= late) for f in facts)  # the ranges order these two
