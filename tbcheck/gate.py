@@ -88,6 +88,15 @@ def parse(text: Any) -> Declaration:
                      "\"vacuous below depth J, \"")
 
 
+def depth_needed(events: list[dict[str, Any]]) -> int:
+    """The depth at which a counterexample's events fit (events in their JSON form): a step of
+    the unrolling is an event and then a wait (``proofs.unroll``), so every event but a run
+    takes a step, and a wait before the first event takes one of its own."""
+    n = sum(1 for e in events if e["event"] != "run")
+    lead = next((i for i, e in enumerate(events) if e["event"] != "run"), len(events))
+    return n + (1 if any(e["d"] for e in events[:lead]) else 0)
+
+
 def declared_verdict(text: str | None) -> str | None:
     """The verdict word of a declaration ("proved" or "violated"), None without one."""
     return None if text is None else parse(text).verdict
@@ -108,7 +117,7 @@ def reached(rec: dict[str, Any]) -> str:
             else f"proved to depth {rec['depth']}"
     if rec["verdict"] == "violated" and rec.get("counterexample"):
         cx = rec["counterexample"]
-        return f"violated at depth {cx['depth']} (its check at step {cx['step']})"
+        return f"violated at depth {cx['depth']}"
     return str(rec["verdict"])
 
 

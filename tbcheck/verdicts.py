@@ -8,11 +8,10 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from model.domain import value
-from model.events import depth_of
 from proofs.bmc import Verdict
 from proofs.envelope import Envelope
 from tbcheck.eventspec import run_command
-from tbcheck.gate import FAIL, PARTIAL, PASS, due, judge, outcome, reached
+from tbcheck.gate import FAIL, PARTIAL, PASS, depth_needed, due, judge, outcome, reached
 from tbcheck.timeline import events_json, explain, params_line, render, rows
 from tbcheck.weakenings import tolerances, tolerances_line, weakenings
 
@@ -47,7 +46,7 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
         rec["counterexample"] = {
             "params": params_json(cx.params),
             "events": events_json(cx.trace.events),
-            "depth": depth_of(cx.trace.events), "step": cx.step,
+            "depth": depth_needed(events_json(cx.trace.events)),
             "observations": rows(cx.trace, cx.params, v.prop),
             "replayed": cx.replayed,
             "explanation": explain(bad[0][1], cx.params) if bad else v.reason,

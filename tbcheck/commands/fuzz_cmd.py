@@ -147,11 +147,11 @@ def _result(ref: str, rules: Any, prop: str, env: Any, out: Any
             "command": _command(ref, env, v.draw, v.events),
         }
     if res["verdict"] == "violated":
-        from model.events import depth_of
-        from tbcheck.gate import parse
+        from tbcheck.gate import depth_needed, parse
+        from tbcheck.timeline import events_json
 
         res["matches"] = declared is not None and parse(declared).admits_violation(
-            depth_of(v.events))
+            depth_needed(events_json(v.events)))
     else:
         res["matches"] = res["verdict"] == "not found"
     return res, rows

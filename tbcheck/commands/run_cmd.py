@@ -38,9 +38,17 @@ def _ints(text: str | None, what: str) -> list[int] | None:
     if text is None:
         return None
     try:
-        return [int(float(x)) for x in text.split(",")]
+        return [_int(x) for x in text.split(",")]
     except ValueError:
         raise UsageError(f"--{what}: expected comma-separated integers, got {text!r}") from None
+
+
+def _int(text: str) -> int:
+    """An exact integer (a counter near 2**64 must not pass through a float), or 1e9 forms."""
+    try:
+        return int(text)
+    except ValueError:
+        return int(float(text))
 
 
 def _per_host(args: argparse.Namespace, name: str, n: int, lo: int, hi: int
