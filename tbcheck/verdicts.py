@@ -171,9 +171,11 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
                      "depth asked)")
     bad = [r for r in results if r.get("gate", FAIL if r["verdict"] != expected_of(r) else PASS)
            == FAIL]
-    if bad:
-        lines.append("!: not what the rule set declares (or, undeclared, not proved to the "
-                     "depth asked)")
+    if any(r.get("declared") for r in bad):
+        lines.append("!: not the outcome the rule set declares for the depth asked")
+    if any(not r.get("declared") for r in bad):
+        lines.append("!: not proved to the depth asked, as required of a cell without a "
+                     "declaration")
     lines.append("")
     lines.append(f"{len(results)} verdicts in {elapsed:.1f} s; " + _summary(results, bad,
                                                                          partial_ok))

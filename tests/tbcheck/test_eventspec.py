@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.domain import value
+from model.domain import Int, value
 from model.events import Cont, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
-from model.domain import Int
 from tbcheck.errors import UsageError
 from tbcheck.eventspec import parse, run_command, unparse
 from tbcheck.timeline import events_json
