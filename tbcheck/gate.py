@@ -1,10 +1,12 @@
 """The gate: what each cell must say at the depth asked, and whether what it said passes.
 
 A built-in rule set declares each property's outcome at every depth (``RuleSet.expected``,
-documented in ``model/api.py``), in one of three forms:
+documented in ``model/api.py``), in one of these forms:
 
-- ``"violated from depth K"``: a counterexample exists with K events, none with fewer; asked
-  a depth below K the cell is proved (to the depth asked);
+- ``"violated from depth K"``: a counterexample exists at depth K, none at a smaller one;
+  asked a depth below K the cell is proved (to the depth asked);
+- ``"violated from depth K; proved to depth R below it"``: the same, but below K the proof
+  reaches depth R only (``proved@R`` when asked more than R and less than K);
 - ``"proved to depth K"``: the proof reaches depth K and no further, whatever more is asked:
   asked K or less, proved; asked more, ``proved@K``;
 - ``"proved for every depth"``: proved at any depth asked (``(all)`` where the induction
@@ -25,67 +27,74 @@ from dataclasses import dataclass
 from typing import Any
 
 PASS, FAIL, PARTIAL = "pass", "fail", "accepted partial"
-_VACUOUS = re.compile(r"^vacuous below depth ([1-9][0-9]*), (.*)$")
-_FORMS = {
-    "violated": re.compile(r"^violated from depth ([1-9][0-9]*)$"),
-    "proved": re.compile(r"^proved to depth ([1-9][0-9]*)$"),
-    "every": re.compile(r"^proved for every depth$"),
-}
+_N = r"([1-9][0-9]*)"
+_FORM = re.compile(rf"^(?:vacuous below depth {_N}, )?(?:violated from depth {_N}"
+                   rf"(?:; proved to depth {_N} below it)?|proved to depth {_N}"
+                   r"|(proved for every depth))$")
 
 
 @dataclass(frozen=True)
 class Declaration:
-    """One declared outcome: ``verdict`` "proved" or "violated"; ``depth`` the least depth of a
-    violation, or the depth a proof reaches (None: every depth)."""
+    """One declared outcome. ``violated_from``: the least depth of a violation (None: none at
+    any depth); ``proved_to``: how deep a proof reaches, below that (None: as deep as asked);
+    ``situation``: the least depth at which the property's situation is reachable."""
 
-    verdict: str
-    depth: int | None = None
-    situation: int = 1  # the least depth at which the property's situation is reachable
+    violated_from: int | None = None
+    proved_to: int | None = None
+    situation: int = 1
+
+    @property
+    def verdict(self) -> str:
+        return "proved" if self.violated_from is None else "violated"
 
     def due(self, asked: int) -> str:
         """The outcome due at depth ``asked``: "vacuous", "violated", "proved" or "proved@K"."""
         if asked < self.situation:
             return "vacuous"
-        if self.verdict == "violated":
-            assert self.depth is not None
-            return "violated" if asked >= self.depth else "proved"
-        if self.depth is None or asked <= self.depth:
+        if self.violated_from is not None and asked >= self.violated_from:
+            return "violated"
+        if self.proved_to is None or asked <= self.proved_to:
             return "proved"
-        return f"proved@{self.depth}"
+        return f"proved@{self.proved_to}"
 
     def admits_violation(self, depth: int) -> bool:
-        """Whether a counterexample of ``depth`` events agrees with the declaration."""
-        if self.verdict == "violated":
-            assert self.depth is not None
-            return depth >= self.depth
-        return self.depth is not None and depth > self.depth
+        """Whether a counterexample at ``depth`` agrees with the declaration (a proof to a
+        smaller depth says nothing of it)."""
+        if self.violated_from is not None:
+            return depth >= self.violated_from
+        return self.proved_to is not None and depth > self.proved_to
 
     def __str__(self) -> str:
         first = f"vacuous below depth {self.situation}, " if self.situation > 1 else ""
-        if self.verdict == "violated":
-            return f"{first}violated from depth {self.depth}"
-        return first + ("proved for every depth" if self.depth is None
-                        else f"proved to depth {self.depth}")
+        if self.violated_from is not None:
+            below = "" if self.proved_to is None else \
+                f"; proved to depth {self.proved_to} below it"
+            return f"{first}violated from depth {self.violated_from}{below}"
+        return first + ("proved for every depth" if self.proved_to is None
+                        else f"proved to depth {self.proved_to}")
 
 
 def parse(text: Any) -> Declaration:
-    """A declaration from its text; ValueError naming the forms when it is none of them."""
-    if isinstance(text, str) and (m := _VACUOUS.match(text)):
-        core = parse(m.group(2))
-        if int(m.group(1)) > (core.depth or int(m.group(1))):
-            raise ValueError(f"{text!r}: the situation cannot need more events than the "
-                             "outcome's depth")
-        return Declaration(core.verdict, core.depth, int(m.group(1)))
-    if isinstance(text, str):
-        if m := _FORMS["violated"].match(text):
-            return Declaration("violated", int(m.group(1)))
-        if m := _FORMS["proved"].match(text):
-            return Declaration("proved", int(m.group(1)))
-        if _FORMS["every"].match(text):
-            return Declaration("proved")
-    raise ValueError(f"cannot read the declaration {text!r}: write \"violated from depth K\", "
-                     "\"proved to depth K\" or \"proved for every depth\", optionally after "
-                     "\"vacuous below depth J, \"")
+    """A declaration from its text; ValueError naming the forms when it is none of them or
+    contradicts itself (a situation deeper than the violation, a proof reaching it)."""
+    m = _FORM.match(text) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"cannot read the declaration {text!r}: write \"violated from depth "
+                         "K\" (optionally \"; proved to depth R below it\"), \"proved to depth "
+                         "K\" or \"proved for every depth\", optionally after \"vacuous below "
+                         "depth J, \"")
+    situation, violated, below, proved, _ = m.groups()
+    d = Declaration(int(violated) if violated else None,
+                    int(below or proved) if (below or proved) else None,
+                    int(situation) if situation else 1)
+    if d.violated_from is not None and (d.situation > d.violated_from or (
+            d.proved_to is not None and d.proved_to >= d.violated_from - 1)):
+        raise ValueError(f"{text!r} contradicts itself: a violation at depth "
+                         f"{d.violated_from} needs its situation and a proof below it")
+    if d.proved_to is not None and d.situation > d.proved_to:
+        raise ValueError(f"{text!r} contradicts itself: the situation is out of the "
+                         "proof's reach")
+    return d
 
 
 def depth_needed(events: list[dict[str, Any]]) -> int:

@@ -15,14 +15,16 @@ from tbcheck.gate import FAIL, PARTIAL, PASS, Declaration, due, judge, outcome, 
 @pytest.mark.parametrize("text", ["violated from depth 5", "proved to depth 3",
                                   "proved for every depth",
                                   "vacuous below depth 2, proved for every depth",
-                                  "vacuous below depth 2, violated from depth 4"])
+                                  "vacuous below depth 2, violated from depth 4",
+                                  "violated from depth 5; proved to depth 3 below it"])
 def test_a_declaration_reads_back_as_written(text: str) -> None:
     assert str(parse(text)) == text
 
 
 @pytest.mark.parametrize("text", ["proved", "violated", "violated from depth 0",
                                   "proved to depth x", "vacuous below depth 5, proved to depth 3",
-                                  "vacuous below depth 2, violated from depth 1", None, 3])
+                                  "vacuous below depth 2, violated from depth 1",
+                                  "violated from depth 5; proved to depth 4 below it", None, 3])
 def test_a_declaration_that_is_none_of_the_forms_is_refused(text: Any) -> None:
     with pytest.raises(ValueError):
         parse(text)
@@ -35,6 +37,8 @@ def test_the_outcome_due_at_each_depth() -> None:
         ["proved"] * 3 + ["proved@3"] * 5
     assert [parse("vacuous below depth 2, proved for every depth").due(d) for d in (1, 2, 16)] \
         == ["vacuous", "proved", "proved"]
+    assert [parse("violated from depth 5; proved to depth 3 below it").due(d)
+            for d in range(1, 7)] == ["proved"] * 3 + ["proved@3"] + ["violated"] * 2
     assert due(None, 8) == "proved"  # undeclared: required proved to the depth asked
 
 
@@ -43,7 +47,7 @@ def test_a_violation_agrees_with_a_declaration_only_as_deep_as_it_allows() -> No
     assert not parse("violated from depth 5").admits_violation(4)
     assert parse("proved to depth 3").admits_violation(4)
     assert not parse("proved to depth 3").admits_violation(3)
-    assert not Declaration("proved").admits_violation(16)
+    assert not Declaration().admits_violation(16)
 
 
 def _rec(verdict: str, depth: int, unbounded: bool = False, declared: str | None = None
