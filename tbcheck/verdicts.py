@@ -181,8 +181,8 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
                                                                          partial_ok))
     for r in bad:
         how = f"declared {r['declared']}" if r.get("declared") else "required"
-        lines.append(f"  {r['variant']} {r['property']}: {cell_text(r).rstrip(' !')}, "
-                     f"{expected_of(r)} due ({how})" +
+        lines.append(f"  {r['variant']} {r['property']}: {cell_text(r).rstrip(' !')}; due: "
+                     f"{expected_of(r)} ({how})" +
                      (f" ({r['reason']})" if r["reason"] else ""))
         if r["counterexample"]:
             lines.append("    " + r["counterexample"]["explanation"])
@@ -254,8 +254,8 @@ def write_junit(path: str, results: list[dict[str, Any]]) -> None:
             text = r["counterexample"]["timeline"] if r["counterexample"] else r["reason"]
             how = f"declared {r['declared']}" if r.get("declared") else "required"
             fail = ET.SubElement(case, "failure",
-                                 message=f"{cell_text(r).rstrip(' !')} ({expected_of(r)} "
-                                         f"due, {how})")
+                                 message=f"{cell_text(r).rstrip(' !')}; due: "
+                                         f"{expected_of(r)} ({how})")
             fail.text = text
     suite.set("failures", str(failures))
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -135,7 +135,7 @@ def test_a_partial_proof_fails_a_users_file_unless_partial_answers_are_accepted(
     assert main(args) == 1
     out, err = capsys.readouterr()
     assert "proved@2 !" in out and "declared" not in out.split("\n\n")[-1]
-    assert "2 not as required" in out and "proved due (required)" in out
+    assert "2 not as required" in out and "due: proved (required)" in out
     assert err.count("proved@2") == 2  # the progress lines say what the table says
     assert main(args + ["--accept-partial"]) == 0
     out, err = capsys.readouterr()
