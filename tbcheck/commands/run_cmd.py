@@ -10,7 +10,8 @@ from tbcheck.errors import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("events", help='e.g. "run(1s) stop run(10s) migrate(1) cont run(1s)"')
+    p.add_argument("events", help='e.g. "run(1s) stop run(10s) migrate(1) cont run(1s)"; '
+                   '"" for the boot alone')
     p.add_argument("--variant", metavar="NAME", help="a built-in rule set")
     p.add_argument("--variant-file", metavar="PATH", help="your own rule file")
     p.add_argument("--freq", default="512000000,512000000,512000000", metavar="HZ,...",
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if len(freqs) < 1 or any(not 1 <= f < 2**63 for f in freqs):
         raise UsageError("--freq: frequencies must be between 1 Hz and 2**63 Hz")
     params = _params(args, freqs, skews, concrete_params)
-    events = parse(args.events)
+    events = parse(args.events) if args.events.strip() else []  # "": the boot alone
     for ev in events:
         if getattr(ev, "dst", 0) >= len(freqs):
             raise UsageError(f"migrate to host {ev.dst}: there are {len(freqs)} hosts")

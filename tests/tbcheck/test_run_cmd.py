@@ -55,3 +55,12 @@ def test_slack_and_eps_are_the_tolerances_judged_with(capsys: pytest.CaptureFixt
     assert main([*base, "--eps", "1000000", events]) == 0
     assert main([*base, "--eps", "0", events]) == 1
     capsys.readouterr()
+
+
+def test_the_boot_alone_is_a_sequence(capsys: pytest.CaptureFixture[str]) -> None:
+    # a counterexample at boot has no events: its run line gives "" (QEMU-TCG's uint32_t
+    # tb_freq cannot hold 5 GHz)
+    rc = main(["run", "--variant", "qemu-tcg", "--freq", "5000000000,5000000000", "--json", ""])
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 1 and doc["events"] == []
+    assert "no-overflow" in {v["property"] for v in doc["violations"]}
