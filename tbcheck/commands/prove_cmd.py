@@ -72,8 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="print every cell's tolerances and every counterexample's timeline "
                         "and replay command after the table")
     p.add_argument("--accept-partial", action="store_true",
-                   help="let a proof that reaches less than the depth asked (proved@k) pass "
-                        "the gate; the table says so")
+                   help="wherever a proof is due, let any proof pass the gate, also one that "
+                        "reaches less than the depth asked (proved@k; the table marks it ~)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -70,6 +70,9 @@ def test_accept_partial_passes_a_partial_proof_and_says_so() -> None:
     declared = _rec("proved", 2, declared="proved to depth 3")
     assert judge(declared, 8)[0] == FAIL  # not the depth declared
     assert judge(declared, 8, accept_partial=True)[0] == PARTIAL
+    deeper = _rec("proved", 8, declared="proved to depth 3")
+    assert judge(deeper, 8)[0] == FAIL  # exact: the declaration is out of date
+    assert judge(deeper, 8, accept_partial=True)[0] == PASS
 
 
 def test_a_declared_cell_must_say_exactly_what_is_due() -> None:
