@@ -117,7 +117,7 @@ def _legend(results: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], 
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
                 lines.append(f"[{numbers[key]}] {r['variant']} declares {w['name']} = "
-                             f"{w['value']}: {w['says']}; on " + ", ".join(
+                             f"{w['value']}: {w['says']}; weakens " + ", ".join(
                                  q["property"] for q in results if q["variant"] == r["variant"]
                                  and any(x["says"] == w["says"] for x in q.get("weakenings", []))))
             nums.append(str(numbers[key]))

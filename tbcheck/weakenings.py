@@ -95,7 +95,7 @@ def weakenings(rules: type[RuleSet], prop: str, use_assumptions: bool) -> list[d
     g = rules.offset_granularity
     if g > 1 and "granularity" in tolerances_used().get(prop, frozenset()):
         out.append({"name": "offset_granularity", "value": g,
-                    "says": f"offset granularity {_pow2(g)} ticks: a TB compared to the one "
+                    "says": f"offsets rounded to {_pow2(g)} ticks: a TB compared with the one "
                             f"due may be up to {g - 1} ticks above it"})
     if use_assumptions:
         for key, val in sorted(rules.assume.get(prop, {}).items()):
