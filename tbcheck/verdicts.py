@@ -106,22 +106,25 @@ def cell_text(r: dict[str, Any], markers: str = "") -> str:
 
 
 def _legend(results: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], list[str]]:
-    """Each distinct weakening numbered once: the markers of each cell, and the legend."""
+    """Each distinct weakening numbered once: the markers of each cell, and the legend (which
+    rule sets declare it, and the properties it weakens)."""
     numbers: dict[tuple[str, str], int] = {}
-    lines: list[str] = []
+    who: dict[tuple[str, str], list[str]] = {}
+    where: dict[tuple[str, str], list[str]] = {}
     marks: dict[tuple[str, str], str] = {}
     for r in results:
         nums = []
         for w in r.get("weakenings", []):
-            key = (r["variant"], w["says"])
-            if key not in numbers:
-                numbers[key] = len(numbers) + 1
-                lines.append(f"[{numbers[key]}] {r['variant']} declares {w['name']} = "
-                             f"{w['value']}: {w['says']}; weakens " + ", ".join(
-                                 q["property"] for q in results if q["variant"] == r["variant"]
-                                 and any(x["says"] == w["says"] for x in q.get("weakenings", []))))
+            key = (f"{w['name']} = {w['value']}", w["says"])
+            numbers.setdefault(key, len(numbers) + 1)
+            for seen, x in ((who, r["variant"]), (where, r["property"])):
+                if x not in seen.setdefault(key, []):
+                    seen[key].append(x)
             nums.append(str(numbers[key]))
         marks[r["variant"], r["property"]] = f" [{','.join(nums)}]" if nums else ""
+    lines = [f"[{n}] {', '.join(who[key])} declare{'s' if len(who[key]) == 1 else ''} "
+             f"{key[0]}: {key[1]}; weakens {', '.join(where[key])}"
+             for key, n in numbers.items()]
     return marks, lines
 
 
