@@ -23,6 +23,7 @@ def one(name: str, budget: float) -> tuple[str, str]:
     from model.registry import builtin
     from proofs.envelope import Envelope
     from proofs.induction import Inductor
+    from tbcheck.gate import declared_verdict
 
     rules = builtin(name)
     ind = Inductor(rules, Envelope(), budget)
@@ -31,7 +32,8 @@ def one(name: str, budget: float) -> tuple[str, str]:
     for p in PROPS:
         out = ind.prove(p, 20.0)
         cells.append("**all depths**" if out.proved else
-                     ("(declared violated)" if rules.expected.get(p) == "violated" else "-"))
+                     ("(declared violated)"
+                      if declared_verdict(rules.expected.get(p)) == "violated" else "-"))
     inv = ind.invariant
     size = (f"{len(inv.holds)} | {inv.size()} | {inv.queries}" if inv is not None
             else "- | - | -")

@@ -129,9 +129,15 @@ class RuleSet:
     #: KVM-HV rounds a TB offset up to a multiple of 2**24: declare it to have the properties
     #: that compare TB values accept that much.
     offset_granularity: ClassVar[int] = 0
-    #: the verdicts history demands of a built-in rule set: {property: "proved" | "violated"}
+    #: a built-in rule set's outcome of each property at every depth, measured at the default
+    #: budgets; ``tbcheck prove`` derives from it what is due at the depth asked:
+    #: ``"violated from depth K"`` (a counterexample of K events, none shorter: asked less than
+    #: K the cell is proved), ``"proved to depth K"`` (the proof reaches depth K whatever more
+    #: is asked: ``proved@K`` beyond it) or ``"proved for every depth"``. A user's file is held
+    #: to "proved to the depth asked" whatever it declares here.
     expected: ClassVar[dict[str, str]] = {}
-    #: assumptions a declared verdict needs, as envelope settings: {property: {"eps_ns": 0}}
+    #: assumptions a built-in's declared outcome needs, as envelope settings:
+    #: {property: {"eps_ns": 0}}; each weakens the verdict and is shown beside it
     assume: ClassVar[dict[str, dict[str, Any]]] = {}
 
     REQUIRED_HOOKS: ClassVar[tuple[str, ...]] = ("stop", "cont", "pre_save", "post_load")

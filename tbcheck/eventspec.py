@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from model.domain import Int
 from model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
@@ -76,3 +77,54 @@ def _event(name: str, args: list[str], kw: dict[str, str]) -> Event:
     if kw:
         raise UsageError(f"{name}: unknown parameter(s) {', '.join(kw)}")
     return ev
+
+
+def unparse(events: list[Any]) -> str:
+    """The events as ``parse`` reads them (durations in ns): ``parse(unparse(evs)) == evs``.
+    An event is an ``Event`` or its JSON form (``tbcheck.timeline.events_json``)."""
+    return " ".join(_unparse_one(ev) for ev in events)
+
+
+def _unparse_one(ev: Any) -> str:
+    from dataclasses import fields
+
+    from model.domain import Num, value
+    from model.events import EVENT_TYPES
+
+    if isinstance(ev, dict):
+        cls = EVENT_TYPES[ev["event"]]
+        fs = [(f.name, ev[f.name], f.type in ("Num", Num)) for f in fields(cls)]
+    else:
+        fs = [(f.name, value(x) if isinstance(x, Num) else x, isinstance(x, Num))
+              for f in fields(ev) for x in [getattr(ev, f.name)]]
+    kind = ev["event"] if isinstance(ev, dict) else ev.kind
+    if not fs:
+        return kind
+    if len(fs) == 1:
+        return f"{kind}({fs[0][1]})"
+    args = [str(x) for _, x, num in fs if not num]
+    args += [f"{name.removeprefix('p_')}={x}" for name, x, num in fs if num]
+    return f"{kind}({', '.join(args)})"
+
+
+def run_command(params: dict[str, Any], events: list[Any], variant: str | None = None,
+                variant_file: str | None = None, eps_ns: int = 10**6, slack: int = 2) -> str:
+    """The ``tbcheck run`` command line (shell-quoted) that replays ``events`` from ``params``
+    (both in their JSON form, ``tbcheck.verdicts.params_json``) on the concrete engine, with
+    the tolerances the verdict used."""
+    import shlex
+
+    def ints(key: str) -> str:
+        return ",".join(str(h[key]) for h in params["hosts"])
+
+    hosts = params["hosts"]
+    cmd = ["tbcheck", "run"]
+    cmd += ["--variant", variant] if variant else ["--variant-file", str(variant_file)]
+    cmd += ["--freq", ints("freq_hz"), "--counter0", ints("counter0"),
+            "--realtime0", ints("realtime0_ns"), "--mono0", ints("monotonic0_ns")]
+    if any(h.get("scaling_bits") is not None for h in hosts):
+        cmd += ["--scaling-bits", ",".join("-" if h.get("scaling_bits") is None
+                                           else str(h["scaling_bits"]) for h in hosts)]
+    cmd += ["--tb0", str(params["tb0"]), "--vcpus", str(params["ncpus"]),
+            "--eps", str(eps_ns), "--slack", str(slack), unparse(events)]
+    return shlex.join(cmd)

@@ -25,7 +25,36 @@ HOOK_ARITY = {"stop": 2, "cont": 1, "pre_save": 1, "post_load": 2, "setup": 1, "
 def load_builtin(name: str) -> type[RuleSet]:
     if name not in BUILTIN_MODULES:
         raise UsageError(f"unknown rule set {name!r}; `tbcheck list` shows them")
-    return builtin(name)
+    cls = builtin(name)
+    check_declarations(cls, name)
+    return cls
+
+
+def check_declarations(cls: type[RuleSet], where: str) -> None:
+    """``expected`` names properties and says of each an outcome ``tbcheck.gate`` can read;
+    ``assume`` names properties and envelope settings."""
+    from dataclasses import fields
+
+    from proofs.envelope import Envelope
+    from properties import property_names
+    from tbcheck.gate import parse
+
+    names = property_names()
+    for prop, text in dict(cls.expected).items():
+        if prop not in names:
+            raise UsageError(f"{where}: expected: unknown property {prop!r}")
+        try:
+            parse(text)
+        except ValueError as exc:
+            raise UsageError(f"{where}: expected[{prop!r}]: {exc}") from None
+    settings = {f.name for f in fields(Envelope)}
+    for prop, extra in dict(cls.assume).items():
+        if prop not in names:
+            raise UsageError(f"{where}: assume: unknown property {prop!r}")
+        bad = [k for k in extra if k not in settings]
+        if bad:
+            raise UsageError(f"{where}: assume[{prop!r}]: unknown envelope setting(s) "
+                             f"{', '.join(bad)}")
 
 
 def load_rules_file(path: str) -> type[RuleSet]:
@@ -55,6 +84,7 @@ def load_rules_file(path: str) -> type[RuleSet]:
     if not cls.name:
         cls.name = p.stem.replace("_", "-")
     check_hooks(cls, path)
+    check_declarations(cls, path)
     smoke(cls, path)
     return cls
 

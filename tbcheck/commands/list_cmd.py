@@ -14,8 +14,9 @@ def run(args: argparse.Namespace) -> int:
     from model.registry import builtins
     from properties import PROPERTIES
 
-    variants = [{"name": c.name, "summary": c.summary, "source": c.source}
-                for c in builtins().values()]
+    variants = [{"name": c.name, "summary": c.summary, "source": c.source,
+                 "offset_granularity": c.offset_granularity, "assume": c.assume,
+                 "expected": c.expected} for c in builtins().values()]
     props = [{"name": p.name, "summary": p.summary} for p in PROPERTIES.values()]
     if args.json:
         print(json.dumps({"variants": variants, "properties": props}, indent=2))
@@ -25,6 +26,11 @@ def run(args: argparse.Namespace) -> int:
     for v in variants:
         print(f"  {v['name']:<{w}}  {v['summary']}")
         print(f"  {'':<{w}}  source: {v['source']}")
+        if v["offset_granularity"] > 1:
+            print(f"  {'':<{w}}  declares offset granularity {v['offset_granularity']} ticks")
+        for prop, extra in v["assume"].items():
+            print(f"  {'':<{w}}  assumes for {prop}: " +
+                  ", ".join(f"{k} = {x}" for k, x in extra.items()))
     print("properties:")
     for p in props:
         print(f"  {p['name']:<{w}}  {p['summary']}")

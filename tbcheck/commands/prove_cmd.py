@@ -1,7 +1,9 @@
 """``tbcheck prove``: every rule set against every property, with honest verdicts.
 
-Exit status 0 when every verdict is what the rule set declares (a user's file declares nothing,
-so anything but ``proved`` fails: the CI gate for a proposed patch), 1 otherwise, 2 for bad input.
+Exit status 0 when every cell passes the gate (``tbcheck.gate``): a built-in's cell says what its
+declaration makes due at the depth asked; a user's file declares nothing, so each of its cells
+must be proved to the depth asked or for every depth (``--accept-partial``: or to a smaller
+depth), the CI gate for a proposed patch. 1 otherwise, 2 for bad input.
 """
 
 from __future__ import annotations
@@ -89,13 +91,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--junit", metavar="PATH", help="also write JUnit XML, one case a cell")
     p.add_argument("--explain", action="store_true",
-                   help="print every counterexample's timeline after the table")
+                   help="print every cell's tolerances and every counterexample's timeline "
+                        "and replay command after the table")
+    p.add_argument("--accept-partial", action="store_true",
+                   help="wherever a proof is due, let any proof pass the gate, also one that "
+                        "reaches less than the depth asked (proved@k; the table marks it ~)")
 
 
 def run(args: argparse.Namespace) -> int:
     from proofs.envelope import Envelope
     from properties import property_names
-    from tbcheck.verdicts import expected_of, must_say, render_json, render_table, write_junit
+    from tbcheck.verdicts import (
+        gate,
+        must_say,
+        render_json,
+        render_table,
+        replay_facts,
+        write_junit,
+    )
 
     for prop in args.property:
         if prop not in property_names():
@@ -151,7 +164,9 @@ def run(args: argparse.Namespace) -> int:
     order = {n: i for i, (_, n) in enumerate(jobs)}
     results.sort(key=lambda r: (order.get(r["ref"], 99), props.index(r["property"])))
     elapsed = time.perf_counter() - started
-    bad = [r for r in results if r["verdict"] != expected_of(r)]
+    for r in results:
+        replay_facts(r, _load(r["kind"], r["ref"]), env)
+    bad = gate(results, env.depth, args.accept_partial)
     if args.json:
         print(render_json(env, results, elapsed))
     else:
@@ -166,6 +181,7 @@ def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.N
     """Every cell's records, in the order they are decided (progress on stderr); a cell whose
     worker died or hung is ``unknown``, and says so."""
     from proofs.bmc import UNKNOWN, Verdict
+    from tbcheck.verdicts import cell_text, gate
 
     results: list[dict[str, Any]] = []
     for (kind, ref, ps), got in run_cells(work, cells, args.jobs,
@@ -181,8 +197,9 @@ def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.N
                 "file, and a rerun may decide it")), kind, ref) for p in ps]
             for r in got:
                 r["wall_clock"] = death.wall_clock
+        gate(got, depth, args.accept_partial)  # the progress says what the table will
         for r in got:
-            print(f"  {r['variant']:<20} {r['property']:<20} {r['verdict']:<9} "
+            print(f"  {r['variant']:<20} {r['property']:<20} {cell_text(r):<16} "
                   f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
         results.extend(got)
     return results
@@ -207,16 +224,15 @@ def _load(kind: str, ref: str) -> Any:
 
 
 def _declarations(kind: str, ref: str) -> dict[str, str]:
-    """A built-in rule set's declared verdicts; a user's file declares none."""
+    """A built-in rule set's declared outcomes (``tbcheck.gate``); a user's file declares none
+    (each of its cells must be proved to the depth asked)."""
     return dict(_load(kind, ref).expected) if kind == "builtin" else {}
 
 
 def _record(v: Any, kind: str, ref: str) -> dict[str, Any]:
-    from tbcheck.verdicts import verdict_record
+    from tbcheck.verdicts import cell_record
 
-    rec = verdict_record(v)
-    rec["ref"], rec["declared"] = ref, _declarations(kind, ref).get(v.prop)
-    return rec
+    return cell_record(v, _load(kind, ref), kind, ref)
 
 
 def _prepare(env: Any, group: tuple[str, str]) -> None:

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from tbcheck.errors import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("events", help='e.g. "run(1s) stop run(10s) migrate(1) cont run(1s)"')
+    p.add_argument("events", help='e.g. "run(1s) stop run(10s) migrate(1) cont run(1s)"; '
+                   '"" for the boot alone')
     p.add_argument("--variant", metavar="NAME", help="a built-in rule set")
     p.add_argument("--variant-file", metavar="PATH", help="your own rule file")
     p.add_argument("--freq", default="512000000,512000000,512000000", metavar="HZ,...",
                    help="each host's TB frequency (the first is the boot host's)")
     p.add_argument("--skew", default=None, metavar="NS,...",
-                   help="each host's realtime clock offset against true time")
+                   help="each host's realtime clock offset against a common late-2025 clock")
+    p.add_argument("--realtime0", default=None, metavar="NS,...",
+                   help="each host's realtime clock at true time 0 (instead of --skew)")
+    p.add_argument("--counter0", default=None, metavar="TICKS,...",
+                   help="each host's TB counter at true time 0 (default 10**12 * (h + 1))")
+    p.add_argument("--mono0", default=None, metavar="NS,...",
+                   help="each host's monotonic clock at true time 0 (default 10**13 * (h + 1))")
+    p.add_argument("--scaling-bits", default=None, metavar="BITS,...",
+                   help="each host's counter-scaling fraction bits, or - where it has none")
     p.add_argument("--tb0", type=int, default=0, help="the guest's TB at boot")
+    p.add_argument("--vcpus", type=int, default=2, help="vCPUs (default 2)")
     p.add_argument("--eps", type=int, default=10**6, metavar="NS",
                    help="clock agreement bound the properties allow for")
+    p.add_argument("--slack", type=int, default=2, metavar="TICKS",
+                   help="rounding allowed where a frequency conversion rounds (default 2)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -26,9 +39,69 @@ def _ints(text: str | None, what: str) -> list[int] | None:
     if text is None:
         return None
     try:
-        return [int(float(x)) for x in text.split(",")]
+        return [_int(x) for x in text.split(",")]
     except ValueError:
         raise UsageError(f"--{what}: expected comma-separated integers, got {text!r}") from None
+
+
+def _int(text: str) -> int:
+    """An exact integer (a counter near 2**64 must not pass through a float), or 1e9 forms."""
+    try:
+        return int(text)
+    except ValueError:
+        return int(float(text))
+
+
+def _per_host(args: argparse.Namespace, name: str, n: int, lo: int, hi: int
+              ) -> list[int] | None:
+    """The option ``--name``'s values, one per host, each in ``lo <= x < hi`` (None: not given)."""
+    xs = _ints(getattr(args, name.replace("-", "_")), name)
+    if xs is None:
+        return None
+    if len(xs) != n:
+        raise UsageError(f"--{name} needs one value per host (as many as --freq: {n})")
+    if any(not lo <= x < hi for x in xs):
+        raise UsageError(f"--{name}: each value must be in [{lo}, {hi})")
+    return xs
+
+
+def _params(args: argparse.Namespace, freqs: list[int], skews: list[int] | None,
+            defaults: Any) -> Any:
+    """The world's constants from the options, the defaults where none is given."""
+    from model.domain import U64, Int
+    from model.world import HostParams, Params
+
+    n = len(freqs)
+    if skews is not None and len(skews) != n:
+        raise UsageError("--skew needs one value per host (as many as --freq)")
+    if skews is not None and args.realtime0 is not None:
+        raise UsageError("give --skew or --realtime0, not both")
+    if not 0 <= args.tb0 < 2**64:
+        raise UsageError("--tb0 must fit in 64 bits")
+    if not 1 <= args.vcpus <= 8 or not 0 <= args.slack < 2**32 or not 0 <= args.eps < 2**40:
+        raise UsageError("--vcpus: between 1 and 8; --slack: below 2**32; --eps: below 2**40")
+    counters = _per_host(args, "counter0", n, 0, 2**64)
+    base = defaults(freqs, skews, counters, tb0=args.tb0, ncpus=args.vcpus)
+    realtime = _per_host(args, "realtime0", n, -2**63, 2**63)
+    mono = _per_host(args, "mono0", n, -2**63, 2**63)
+    bits = None if args.scaling_bits is None else [
+        None if x.strip() == "-" else _bits(x) for x in args.scaling_bits.split(",")]
+    if bits is not None and len(bits) != n:
+        raise UsageError(f"--scaling-bits needs one value per host (as many as --freq: {n})")
+    hosts = [HostParams(h.freq, h.counter0, Int(realtime[i]) if realtime else h.skew,
+                        Int(mono[i]) if mono else h.mono0, bits[i] if bits else None)
+             for i, h in enumerate(base.hosts)]
+    return Params(hosts, U64(args.tb0), args.vcpus)
+
+
+def _bits(text: str) -> int:
+    try:
+        b = int(text)
+    except ValueError:
+        raise UsageError(f"--scaling-bits: {text!r} is neither a number nor -") from None
+    if not 0 <= b <= 63:
+        raise UsageError("--scaling-bits: between 0 and 63")
+    return b
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,17 +119,14 @@ def run(args: argparse.Namespace) -> int:
     skews = _ints(args.skew, "skew")
     if len(freqs) < 1 or any(not 1 <= f < 2**63 for f in freqs):
         raise UsageError("--freq: frequencies must be between 1 Hz and 2**63 Hz")
-    if skews is not None and len(skews) != len(freqs):
-        raise UsageError("--skew needs one value per host (as many as --freq)")
-    if not 0 <= args.tb0 < 2**64:
-        raise UsageError("--tb0 must fit in 64 bits")
-    params = concrete_params(freqs, skews, tb0=args.tb0)
-    events = parse(args.events)
+    params = _params(args, freqs, skews, concrete_params)
+    events = parse(args.events) if args.events.strip() else []  # "": the boot alone
     for ev in events:
         if getattr(ev, "dst", 0) >= len(freqs):
             raise UsageError(f"migrate to host {ev.dst}: there are {len(freqs)} hosts")
     try:
-        trace = run_events(rules, params, events, tolerances_for(rules, params, args.eps))
+        trace = run_events(rules, params, events,
+                           tolerances_for(rules, params, args.eps, args.slack))
     except NotEnabled as exc:
         raise UsageError(str(exc)) from None
     bad = trace.violations()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tbcheck.gate import declared_verdict
 from tbcheck.validate.conformance import Conformance
 from tbcheck.validate.events_from_trace import TraceInfo
 from tbcheck.validate.judge import VIOLATED, Verdict
@@ -27,7 +28,8 @@ class Outcome:
         """Properties whose verdict on the trace contradicts what must hold: without a variant
         every judged property must hold; with one, only a declared "proved" one."""
         return [v.prop for v in self.verdicts if v.verdict == VIOLATED
-                and (self.variant is None or self.expected.get(v.prop) == "proved")]
+                and (self.variant is None
+                     or declared_verdict(self.expected.get(v.prop)) == "proved")]
 
     def skipped(self) -> list[tuple[str, str]]:
         out = []

@@ -59,6 +59,12 @@ def test_good_file_loads(tmp_path: Path) -> None:
                          "self.g = vm.host.tb() if vm.host.tb() > 5 else U64(0)"),
      "write ite"),
     (lambda s: s.replace("class Rules(RuleSet)", "class Rules(object)"), "no subclass"),
+    (lambda s: s.replace('name = "mine"', 'name = "mine"\n    expected = {"monotonic": '
+                         '"proved"}'), "cannot read the declaration 'proved'"),
+    (lambda s: s.replace('name = "mine"', 'name = "mine"\n    expected = {"monotone": '
+                         '"proved for every depth"}'), "unknown property 'monotone'"),
+    (lambda s: s.replace('name = "mine"', 'name = "mine"\n    assume = {"monotonic": '
+                         '{"epsilon": 0}}'), "unknown envelope setting(s) epsilon"),
 ])
 def test_mistakes_are_one_line_errors(tmp_path: Path, mutation, message: str) -> None:
     path = write(tmp_path, mutation(GOOD_HEAD + GOOD_BODY))
