@@ -10,7 +10,7 @@ and that instant's own window widens ``err`` too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from model.domain import Bool, Int
 from properties import predicates as P
@@ -47,6 +47,19 @@ class _Acc:
         if failures:
             self.failed += 1
             self.first = self.first or failures[0]
+
+
+@dataclass
+class _Chain:
+    """One running chain of a scenario: each vCPU's reference read (with the savevm freeze
+    seen before it), the vCPUs whose reference precedes a running migration, and failures."""
+
+    refs: dict[int, tuple[Reading, int, int]] = field(default_factory=dict)
+    hopped: set[int] = field(default_factory=set)
+    frozen_ns: int = 0  # savevm freezes so far in this chain: the ideal TB stands still
+    frozen_width: int = 0  # their instants' window widths: how uncertain ``frozen_ns`` is
+    situation: bool = False
+    fails: list[Row] = field(default_factory=list)
 
 
 class Judge:
@@ -117,7 +130,7 @@ class Judge:
                 self.monotonic(sc)
                 self.rate_and_agreement(sc)
                 self.pauses(sc)
-                self.migrations(sc)
+                self.chains(sc)
                 self.snapshots(sc)
         out = []
         for p in property_names():
@@ -224,24 +237,48 @@ class Judge:
                 self.pause_chain(sc, "frozen-when-stopped", ref, err, "the TB at stop",
                                  paused, resume))
 
-    def migrations(self, sc: Scenario) -> None:
-        """A running guest's migration (or cancelled one): the TB kept pace with true time
-        from the last read before it to the first one after (where it runs at f_g)."""
+    def chains(self, sc: Scenario) -> None:
+        """tracks-wall-clock per running chain: from boot, an explicit ``cont`` or a running
+        ``loadvm`` until the next pause, every guest read is its vCPU's first read in the chain
+        plus the true time since at f_g (savevm's freeze taken out). One situation per chain
+        with a read after a running migration; a failure anywhere in a chain counts."""
+        by_step: dict[int, list[Reading]] = {}
+        for r in self.guest_reads(sc):
+            by_step.setdefault(r.step, []).append(r)
+        chain = _Chain()
         for st in sc.steps:
-            if st.kind not in ("migrate", "migrate-fail") or not st.running:
-                continue
-            a, b = self.last_before(sc, st), self.first_after(sc, st)
-            if a is None or b is None:
-                continue
-            err = self.err(a.win.width, b.win.width)
-            fails: list[Row] = []
-            self.compare(P.tracks(Int(a.tb), Int(a.win.mid), Int(b.tb), Int(b.win.mid), self.f,
-                                  0, SLACK, self.g, err),
-                         P.tracks_range(a.tb, a.win.mid, b.win.mid, self.f, 0, SLACK, self.g,
-                                        err),
-                         sc, b, b.tb, f"{st.label()}: TB at the read at line {a.line} plus "
-                         "true time", fails, self.carry(a.tb, a.win.mid, b.win.mid))
-            self.acc["tracks-wall-clock"].situation(fails)
+            if st.kind in ("boot", "cont", "stop", "loadvm"):
+                self.end_chain(chain)
+                chain = _Chain()
+            elif st.running and st.kind in ("migrate", "migrate-fail"):
+                chain.hopped |= set(chain.refs)
+            elif st.running and st.kind == "savevm":
+                stop, res = st.instants["stop"].win, st.instants["resume"].win
+                chain.frozen_ns += res.mid - stop.mid
+                chain.frozen_width += stop.width + res.width
+            for r in by_step.get(st.index, []):
+                self.chain_read(sc, chain, r)
+        self.end_chain(chain)
+
+    def chain_read(self, sc: Scenario, chain: _Chain, r: Reading) -> None:
+        ref = chain.refs.get(r.vcpu)
+        if ref is None:
+            chain.refs[r.vcpu] = (r, chain.frozen_ns, chain.frozen_width)
+            return
+        a, frozen_ns, frozen_width = ref
+        t0 = a.win.mid + (chain.frozen_ns - frozen_ns)  # the ideal TB stood still in savevm
+        err = self.err(a.win.width, r.win.width, chain.frozen_width - frozen_width)
+        self.compare(P.tracks(Int(a.tb), Int(t0), Int(r.tb), Int(r.win.mid), self.f, 0, SLACK,
+                              self.g, err),
+                     P.tracks_range(a.tb, t0, r.win.mid, self.f, 0, SLACK, self.g, err),
+                     sc, r, r.tb, f"the chain's first read at line {a.line} plus true time"
+                     + (" (savevm's freeze taken out)" if chain.frozen_ns != frozen_ns else ""),
+                     chain.fails, self.carry(a.tb, t0, r.win.mid))
+        chain.situation |= r.vcpu in chain.hopped
+
+    def end_chain(self, chain: _Chain) -> None:
+        if chain.situation or chain.fails:
+            self.acc["tracks-wall-clock"].situation(chain.fails)
 
     def snapshots(self, sc: Scenario) -> None:
         snaps: dict[str, tuple[int, int]] = {}  # name -> (TB it recorded, uncertainty)
