@@ -186,8 +186,6 @@ class World:
     def _pass(self, path: Path, d: Num, guest_sees: bool) -> None:
         """``d`` ns of true time pass; the ideal guest clock runs if ``guest_sees``."""
         path.ws.t = path.ws.t + d.convert(Int)
-        if not guest_sees:
-            M.on_unseen(path.ws.ghost, d)
         if guest_sees and self.record_observations:  # for display only
             path.ws.ghost.guest_ns = path.ws.ghost.guest_ns + d.convert(Int)
 
@@ -265,8 +263,7 @@ class World:
                 ws.vm.state = state  # paused source: runstate_set only, nobody is notified
             return None
         t0, tbs = ws.t, self._read(path, event)
-        if state == FINISH_MIGRATE:
-            M.on_running_migration(ws.ghost)
+        M.on_implicit_stop(ws.ghost, state == FINISH_MIGRATE)
         ws.vm.state = state
         self._hook(path, ws.vm, "stop", state)
         return t0, tbs
@@ -274,7 +271,9 @@ class World:
     def _resume(self, path: Path, event: str) -> list[Num]:
         path.ws.vm.state = RUNNING
         self._hook(path, path.ws.vm, "cont")
-        return self._read(path, event)
+        tbs = self._read(path, event)
+        M.on_implicit_resume(path.ws.ghost, path.ws.t, tbs)
+        return tbs
 
     def _migrate(self, path: Path, ev: Migrate) -> list[Path]:
         ws = path.ws
@@ -355,5 +354,4 @@ class World:
             return paths
         after = self._resume(path, "loadvm")
         M.on_snapshot_resume(snap.ref, after, self.tol, "resume after loadvm", self._emit(path))
-        M.on_chain_start(ws.ghost, ws.t, after)
         return paths

@@ -49,10 +49,9 @@ class Ghost:
 
     The running chain (tracks-wall-clock): ``chain_tb`` and ``chain_t`` are each vCPU's TB and
     the true time at the chain's start (boot, the resume of an explicit ``cont``, the resume
-    after a ``loadvm``); None while the guest is paused. ``chain_t`` moves later by every
-    stretch of true time the guest must not see (savevm's RAM write), so that the ideal TB
-    stands still there. ``chain_hopped``: a running guest's migration (completed, refused or
-    cancelled) happened in this chain, so its reads are the property's situation.
+    after savevm or loadvm, whose frozen time the chain cannot count); None while the guest is
+    paused. ``chain_hopped``: a running guest's migration (completed, refused or cancelled)
+    happened in this chain, so its reads are the property's situation.
     """
 
     last: list[Num] | None = None
@@ -98,16 +97,26 @@ def on_chain_start(g: Ghost, t: Num, tbs: list[Num]) -> None:
     g.chain_tb, g.chain_t, g.chain_hopped = list(tbs), t, False
 
 
-def on_running_migration(g: Ghost) -> None:
-    """A running guest's migration stops it implicitly: the stop must not show."""
-    if g.chain_tb is not None:
+def on_implicit_stop(g: Ghost, migrating: bool) -> None:
+    """QEMU stops a running guest by itself. A running migration's stop must not show: the
+    chain goes on, and its reads become the property's situation. Any other (savevm's, or
+    loadvm's) freezes the guest's time, which snapshot-frozen judges: the chain ends there and
+    the resume begins the next, as an explicit pause and its ``cont`` do."""
+    if not migrating:
+        _end_chain(g)
+    elif g.chain_tb is not None:
         g.chain_hopped = True
 
 
-def on_unseen(g: Ghost, d: Num) -> None:
-    """``d`` ns pass that the guest must not see (while stopped for savevm, or paused)."""
-    if g.chain_t is not None:
-        g.chain_t = g.chain_t + d.convert(Int)
+def on_implicit_resume(g: Ghost, t: Num, tbs: list[Num]) -> None:
+    """The guest runs again after an implicit stop: a chain that ended there starts anew."""
+    if g.chain_tb is None:
+        on_chain_start(g, t, tbs)
+
+
+def _end_chain(g: Ghost) -> None:
+    g.chain_tb = g.chain_t = None
+    g.chain_hopped = False
 
 
 def on_run(t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], tol: Tolerances,
@@ -125,8 +134,7 @@ def on_run(t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], tol: Toleranc
 def on_explicit_stop(g: Ghost, tbs: list[Num]) -> None:
     """An explicit pause: it freezes the TB, and ends the running chain."""
     g.pause_ref, g.pause_kind = list(tbs), "frozen-when-stopped"
-    g.chain_tb = g.chain_t = None
-    g.chain_hopped = False
+    _end_chain(g)
 
 
 def on_explicit_cont(g: Ghost, tbs: list[Num], tol: Tolerances, emit: Emit) -> None:
@@ -153,8 +161,7 @@ def on_branch_restart(g: Ghost) -> None:
     """loadvm: the guest's history restarts from the snapshot; earlier reads no longer count,
     and the running chain ends (the resume, or a later ``cont``, begins the next)."""
     g.last = None
-    g.chain_tb = g.chain_t = None
-    g.chain_hopped = False
+    _end_chain(g)
 
 
 def on_obligations(obligations: list[Obligation], hook: str, emit: Emit) -> None:

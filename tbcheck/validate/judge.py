@@ -51,13 +51,11 @@ class _Acc:
 
 @dataclass
 class _Chain:
-    """One running chain of a scenario: each vCPU's reference read (with the savevm freeze
-    seen before it), the vCPUs whose reference precedes a running migration, and failures."""
+    """One running chain of a scenario: each vCPU's reference read (its first in the chain),
+    the vCPUs whose reference precedes a running migration, and the failures."""
 
-    refs: dict[int, tuple[Reading, int, int]] = field(default_factory=dict)
+    refs: dict[int, Reading] = field(default_factory=dict)
     hopped: set[int] = field(default_factory=set)
-    frozen_ns: int = 0  # savevm freezes so far in this chain: the ideal TB stands still
-    frozen_width: int = 0  # their instants' window widths: how uncertain ``frozen_ns`` is
     situation: bool = False
     fails: list[Row] = field(default_factory=list)
 
@@ -238,41 +236,35 @@ class Judge:
                                  paused, resume))
 
     def chains(self, sc: Scenario) -> None:
-        """tracks-wall-clock per running chain: from boot, an explicit ``cont`` or a running
-        ``loadvm`` until the next pause, every guest read is its vCPU's first read in the chain
-        plus the true time since at f_g (savevm's freeze taken out). One situation per chain
-        with a read after a running migration; a failure anywhere in a chain counts."""
+        """tracks-wall-clock per running chain: from boot, an explicit ``cont``, or the resume
+        of a savevm or loadvm (whose frozen time snapshot-frozen judges) until the next stop
+        other than a running migration's, every guest read is its vCPU's first read in the
+        chain plus the true time since at f_g. One situation per chain with a read after a
+        running migration; a failure anywhere in a chain counts."""
         by_step: dict[int, list[Reading]] = {}
         for r in self.guest_reads(sc):
             by_step.setdefault(r.step, []).append(r)
         chain = _Chain()
         for st in sc.steps:
-            if st.kind in ("boot", "cont", "stop", "loadvm"):
+            if st.kind in ("boot", "cont", "stop", "savevm", "loadvm"):
                 self.end_chain(chain)
                 chain = _Chain()
             elif st.running and st.kind in ("migrate", "migrate-fail"):
                 chain.hopped |= set(chain.refs)
-            elif st.running and st.kind == "savevm":
-                stop, res = st.instants["stop"].win, st.instants["resume"].win
-                chain.frozen_ns += res.mid - stop.mid
-                chain.frozen_width += stop.width + res.width
             for r in by_step.get(st.index, []):
                 self.chain_read(sc, chain, r)
         self.end_chain(chain)
 
     def chain_read(self, sc: Scenario, chain: _Chain, r: Reading) -> None:
-        ref = chain.refs.get(r.vcpu)
-        if ref is None:
-            chain.refs[r.vcpu] = (r, chain.frozen_ns, chain.frozen_width)
+        a = chain.refs.get(r.vcpu)
+        if a is None:
+            chain.refs[r.vcpu] = r
             return
-        a, frozen_ns, frozen_width = ref
-        t0 = a.win.mid + (chain.frozen_ns - frozen_ns)  # the ideal TB stood still in savevm
-        err = self.err(a.win.width, r.win.width, chain.frozen_width - frozen_width)
+        t0, err = a.win.mid, self.err(a.win.width, r.win.width)
         self.compare(P.tracks(Int(a.tb), Int(t0), Int(r.tb), Int(r.win.mid), self.f, 0, SLACK,
                               self.g, err),
                      P.tracks_range(a.tb, t0, r.win.mid, self.f, 0, SLACK, self.g, err),
-                     sc, r, r.tb, f"the chain's first read at line {a.line} plus true time"
-                     + (" (savevm's freeze taken out)" if chain.frozen_ns != frozen_ns else ""),
+                     sc, r, r.tb, f"the chain's first read at line {a.line} plus true time",
                      chain.fails, self.carry(a.tb, t0, r.win.mid))
         chain.situation |= r.vcpu in chain.hopped
 

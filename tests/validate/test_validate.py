@@ -24,12 +24,12 @@ HOLDS_ON_REAL_QEMU = ["monotonic", "frozen-when-stopped", "guest-frequency", "sn
 
 
 def running_chains(recs: list[dict[str, Any]]) -> int:
-    """Running chains (from a scenario's start, a cont or a loadvm to the next stop) that hold a
-    running guest's migration: tracks-wall-clock judges each chain once."""
+    """Running chains (from a scenario's start, a cont, a savevm or a loadvm to the next of
+    them) that hold a running guest's migration: tracks-wall-clock judges each chain once."""
     n, hopped = 0, False
     for r in recs:
         if r["kind"] == "scenario" or (r["kind"] == "mark" and r["label"] in (
-                "stop", "cont", "loadvm")):
+                "stop", "cont", "savevm", "loadvm")):
             n, hopped = n + hopped, False
         elif (r["kind"] == "mark" and r["label"] == "migrate-start"
               and r["source_state"] == "running"):
