@@ -68,6 +68,7 @@ def mutants(names: list[str] | None = None) -> list[Mutant]:
 @dataclass
 class Outcome:
     mutant: Mutant
+    depth: int
     cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # property -> JSON result
     seconds: float = 0.0
     error: str = ""
@@ -83,12 +84,14 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """As the mutant's header demands: killed by its property, or every cell proved."""
+        """As the mutant's header demands: killed by its property, or every cell proved at the
+        depth asked (or for every depth)."""
         if self.error:
             return False
         if self.mutant.equivalent:
             return len(self.cells) == len(PROPERTIES) and all(
-                r["verdict"] == "proved" for r in self.cells.values())
+                r["verdict"] == "proved" and (r.get("unbounded") or r.get("depth") == self.depth)
+                for r in self.cells.values())
         return self.killed
 
 
@@ -101,7 +104,7 @@ def judge(m: Mutant, depth: int, timeout: float, every_cell: bool = False,
             *[a for p in props for a in ("--property", p)]]
     t = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
-    out = Outcome(m, seconds=time.perf_counter() - t)
+    out = Outcome(m, depth, seconds=time.perf_counter() - t)
     try:
         doc = json.loads(proc.stdout)
     except json.JSONDecodeError:

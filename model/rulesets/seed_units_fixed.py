@@ -20,7 +20,8 @@ class Rules(AsWritten):
     # the verdicts at `make verify`'s depth (4); README, "The verdicts", says why each
     expected = {
         "monotonic": "violated", "frozen-when-stopped": "proved",
-        "tracks-wall-clock": "proved", "guest-frequency": "violated", "vcpus-agree": "proved",
+        # per chain even under i and ii: each hop floors its ticks, and the lost ticks add up
+        "tracks-wall-clock": "violated", "guest-frequency": "violated", "vcpus-agree": "proved",
         "snapshot-frozen": "violated", "no-overflow": "proved",
     }
 
