@@ -92,7 +92,7 @@ def _chain_read(ref: list[Num], t0: Num, t: Num, tbs: list[Num], tol: Tolerances
 
 
 def on_chain_start(g: Ghost, t: Num, tbs: list[Num]) -> None:
-    """Boot, an explicit resume, or the resume after a loadvm: a new chain's reference."""
+    """Boot, an explicit resume, or the resume after savevm or loadvm: a new chain's reference."""
     g.chain_tb, g.chain_t, g.chain_hopped = list(tbs), t, Bool(False)
 
 
