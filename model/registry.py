@@ -10,6 +10,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "seed-as-written": "model.rulesets.seed_as_written",
     "seed-units-fixed": "model.rulesets.seed_units_fixed",
     "seed-corrected": "model.rulesets.seed_corrected",
+    "seed-anchored": "model.rulesets.seed_anchored",
     "qemu-ppc-v0": "model.rulesets.qemu_ppc_v0",
     "qemu-ppc-v1": "model.rulesets.qemu_ppc_v1",
     "qemu-ppc-v2": "model.rulesets.qemu_ppc_v2",

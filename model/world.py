@@ -186,7 +186,7 @@ class World:
             if self.record_observations:
                 path.observations.append(Observation(path.step, event, ws.t, ws.vm.host,
                                                      ws.vm.state, i, tb, ws.ghost.guest_ns))
-        M.on_reads(ws.ghost, ws.t, tbs, self._emit(path))
+        M.on_reads(ws.ghost, ws.t, tbs, self.tol, self._emit(path))
         return tbs
 
     def _pass(self, path: Path, d: Num, guest_sees: bool) -> None:
@@ -210,7 +210,7 @@ class World:
         path = Path(ws, Bool(True))
         ws.vm = self._new_proc(path, 0, RUNNING)
         self._hook(path, ws.vm, "boot", self.params.tb0.convert(U64))
-        self._read(path, "boot")
+        M.on_chain_start(ws.ghost, ws.t, self._read(path, "boot"))
         return path
 
     # ------------------------------------------------------------------ events
@@ -262,6 +262,7 @@ class World:
         self._hook(path, path.ws.vm, "cont")
         tbs = self._read(path, "cont")
         M.on_explicit_cont(path.ws.ghost, tbs, self.tol, self._emit(path))
+        M.on_chain_start(path.ws.ghost, path.ws.t, tbs)
 
     def _implicit_stop(self, path: Path, state: str, event: str) -> tuple[Num, list[Num]] | None:
         """QEMU's ``vm_stop(state)``: notifies the rule only if the guest was running."""
@@ -271,6 +272,7 @@ class World:
                 ws.vm.state = state  # paused source: runstate_set only, nobody is notified
             return None
         t0, tbs = ws.t, self._read(path, event)
+        M.on_implicit_stop(ws.ghost, state == FINISH_MIGRATE)
         ws.vm.state = state
         self._hook(path, ws.vm, "stop", state)
         return t0, tbs
@@ -278,7 +280,9 @@ class World:
     def _resume(self, path: Path, event: str) -> list[Num]:
         path.ws.vm.state = RUNNING
         self._hook(path, path.ws.vm, "cont")
-        return self._read(path, event)
+        tbs = self._read(path, event)
+        M.on_implicit_resume(path.ws.ghost, path.ws.t, tbs)
+        return tbs
 
     def _migrate(self, path: Path, ev: Migrate) -> list[Path]:
         ws = path.ws
@@ -305,8 +309,7 @@ class World:
         if stopped is None:
             ws.vm.state = PAUSED
             return paths
-        after = self._resume(path, "migrate")
-        M.on_implicit_resume(stopped[0], stopped[1], ws.t, after, self.tol, self._emit(path))
+        self._resume(path, "migrate")  # its read checks tracks-wall-clock over the chain
         return paths
 
     def _cancel(self, path: Path, stopped: tuple[Num, list[Num]] | None) -> None:
@@ -314,9 +317,7 @@ class World:
         if stopped is None:
             path.ws.vm.state = PAUSED
             return
-        after = self._resume(path, "migrate-fail")
-        M.on_implicit_resume(stopped[0], stopped[1], path.ws.t, after, self.tol,
-                             self._emit(path))
+        self._resume(path, "migrate-fail")  # its read checks tracks-wall-clock
 
     def _migrate_fail(self, path: Path, ev: MigrateFail) -> None:
         stopped = self._implicit_stop(path, FINISH_MIGRATE, "migrate-fail")

@@ -64,18 +64,21 @@ def frozen(at_stop: Num, at_resume: Num, granularity: int, err: Num | int = 0) -
     return inside(at_resume, frozen_range(at_stop, granularity, err))
 
 
-def tracks_range(at_stop: Num | int, t_stop: Num | int, t_resume: Num | int, f_g: Num | int,
+def tracks_range(tb_start: Num | int, t_start: Num | int, t: Num | int, f_g: Num | int,
                  eps_ns: int, slack: int, granularity: int, err: Num | int = 0) -> Range:
-    expected = as_int(at_stop) + ticks(as_int(t_resume) - as_int(t_stop), f_g)
+    expected = as_int(tb_start) + ticks(as_int(t) - as_int(t_start), f_g)
     tol = ticks(eps_ns, f_g) + slack + as_int(err)
     return within_range(expected, tol, tol + max(granularity - 1, 0))
 
 
-def tracks(at_stop: Num, t_stop: Num, at_resume: Num, t_resume: Num, f_g: Num | int,
-           eps_ns: int, slack: int, granularity: int, err: Num | int = 0) -> Bool:
-    """tracks-wall-clock: resume = stop + elapsed * f_g, within eps * f_g plus rounding."""
-    return inside(at_resume, tracks_range(at_stop, t_stop, t_resume, f_g, eps_ns, slack,
-                                          granularity, err))
+def tracks(tb_start: Num, t_start: Num, tb: Num, t: Num, f_g: Num | int, eps_ns: int,
+           slack: int, granularity: int, err: Num | int = 0) -> Bool:
+    """tracks-wall-clock, per chain: a read at ``t`` is the chain's start TB plus the true time
+    since the start at ``f_g``, within eps * f_g plus rounding. The tolerance is one, for the
+    whole chain: errors of single hops may not add up. An offset rounded up to ``granularity``
+    may put the TB up to ``granularity - 1`` ticks ahead, once: the rounding of one offset, not
+    one per hop (a rule that rounds from the rounded TB again gains it on every hop)."""
+    return inside(tb, tracks_range(tb_start, t_start, t, f_g, eps_ns, slack, granularity, err))
 
 
 def keeps_rate_range(tb_a: Num | int, t_a: Num | int, t_b: Num | int, f_g: Num | int,

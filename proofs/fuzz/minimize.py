@@ -82,12 +82,14 @@ def _plainer(x: int, lo: int, also: tuple[int, ...] = ()) -> list[int]:
 
 
 def _numbers(cx: Counterexample, env: Envelope) -> list[tuple[int, int, tuple[int, ...]]]:
-    """Every number of a counterexample, flat: (value, lowest allowed, preferred values)."""
+    """Every number of a counterexample, flat: (value, lowest allowed, preferred values). Under
+    ``same_frequency`` the hosts' frequency is one number (the boot host's), lowered for all."""
     boot_f = cx.draw.hosts[0].freq
     out = []
     for i, h in enumerate(cx.draw.hosts):
-        out += [(h.freq, env.fmin_hz, (boot_f,) if i else ()), (h.counter0, 0, ()),
-                (h.e_skew, 0, ()), (h.mono0, 0, ())]
+        if not (i and env.same_frequency):
+            out.append((h.freq, env.fmin_hz, (boot_f,) if i else ()))
+        out += [(h.counter0, 0, ()), (h.e_skew, 0, ()), (h.mono0, 0, ())]
     out += [(cx.draw.realtime0, 0, ()), (cx.draw.tb0, 0, ())]
     for e in cx.events:
         out += [(int(getattr(e, f.name).v), 0, ()) for f in fields(e)
@@ -95,10 +97,14 @@ def _numbers(cx: Counterexample, env: Envelope) -> list[tuple[int, int, tuple[in
     return out
 
 
-def _rebuilt(cx: Counterexample, values: list[int]) -> tuple[ParamDraw, list[Event]]:
+def _rebuilt(cx: Counterexample, values: list[int], same_frequency: bool = False
+             ) -> tuple[ParamDraw, list[Event]]:
     it = iter(values)
-    hosts = tuple(HostDraw(next(it), next(it), next(it), next(it)) for _ in cx.draw.hosts)
-    draw = ParamDraw(hosts, next(it), next(it), cx.draw.ncpus)
+    hosts: list[HostDraw] = []
+    for i in range(len(cx.draw.hosts)):
+        f = hosts[0].freq if i and same_frequency else next(it)
+        hosts.append(HostDraw(f, next(it), next(it), next(it)))
+    draw = ParamDraw(tuple(hosts), next(it), next(it), cx.draw.ncpus)
     events = [replace(e, **{f.name: Int(next(it)) for f in fields(e)
                             if isinstance(getattr(e, f.name), Int)}) for e in cx.events]
     return draw, events
@@ -117,7 +123,8 @@ def simplify(rules: type[RuleSet], env: Envelope, cx: Counterexample, prop: str,
             tries -= 1
             values = [v for v, _, _ in flat]
             values[i] = c
-            found = first_violation(rules, env, *_rebuilt(best, values), prop)
+            found = first_violation(rules, env, *_rebuilt(best, values, env.same_frequency),
+                                    prop)
             if found is not None:  # an earlier failure drops the events after it
                 found.events = found.events[:found.step]
                 best = found

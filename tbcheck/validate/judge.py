@@ -10,7 +10,7 @@ and that instant's own window widens ``err`` too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from model.domain import Bool, Int
 from properties import predicates as P
@@ -47,6 +47,17 @@ class _Acc:
         if failures:
             self.failed += 1
             self.first = self.first or failures[0]
+
+
+@dataclass
+class _Chain:
+    """One running chain of a scenario: each vCPU's reference read (its first in the chain),
+    the vCPUs whose reference precedes a running migration, and the failures."""
+
+    refs: dict[int, Reading] = field(default_factory=dict)
+    hopped: set[int] = field(default_factory=set)
+    situation: bool = False
+    fails: list[Row] = field(default_factory=list)
 
 
 class Judge:
@@ -117,7 +128,7 @@ class Judge:
                 self.monotonic(sc)
                 self.rate_and_agreement(sc)
                 self.pauses(sc)
-                self.migrations(sc)
+                self.chains(sc)
                 self.snapshots(sc)
         out = []
         for p in property_names():
@@ -224,24 +235,42 @@ class Judge:
                 self.pause_chain(sc, "frozen-when-stopped", ref, err, "the TB at stop",
                                  paused, resume))
 
-    def migrations(self, sc: Scenario) -> None:
-        """A running guest's migration (or cancelled one): the TB kept pace with true time
-        from the last read before it to the first one after (where it runs at f_g)."""
+    def chains(self, sc: Scenario) -> None:
+        """tracks-wall-clock per running chain: from boot, an explicit ``cont``, or the resume
+        of a savevm or loadvm (whose frozen time snapshot-frozen judges) until the next stop
+        other than a running migration's, every guest read is its vCPU's first read in the
+        chain plus the true time since at f_g. One situation per chain with a read after a
+        running migration; a failure anywhere in a chain counts."""
+        by_step: dict[int, list[Reading]] = {}
+        for r in self.guest_reads(sc):
+            by_step.setdefault(r.step, []).append(r)
+        chain = _Chain()
         for st in sc.steps:
-            if st.kind not in ("migrate", "migrate-fail") or not st.running:
-                continue
-            a, b = self.last_before(sc, st), self.first_after(sc, st)
-            if a is None or b is None:
-                continue
-            err = self.err(a.win.width, b.win.width)
-            fails: list[Row] = []
-            self.compare(P.tracks(Int(a.tb), Int(a.win.mid), Int(b.tb), Int(b.win.mid), self.f,
-                                  0, SLACK, self.g, err),
-                         P.tracks_range(a.tb, a.win.mid, b.win.mid, self.f, 0, SLACK, self.g,
-                                        err),
-                         sc, b, b.tb, f"{st.label()}: TB at the read at line {a.line} plus "
-                         "true time", fails, self.carry(a.tb, a.win.mid, b.win.mid))
-            self.acc["tracks-wall-clock"].situation(fails)
+            if st.kind in ("boot", "cont", "stop", "savevm", "loadvm"):
+                self.end_chain(chain)
+                chain = _Chain()
+            elif st.running and st.kind in ("migrate", "migrate-fail"):
+                chain.hopped |= set(chain.refs)
+            for r in by_step.get(st.index, []):
+                self.chain_read(sc, chain, r)
+        self.end_chain(chain)
+
+    def chain_read(self, sc: Scenario, chain: _Chain, r: Reading) -> None:
+        a = chain.refs.get(r.vcpu)
+        if a is None:
+            chain.refs[r.vcpu] = r
+            return
+        t0, err = a.win.mid, self.err(a.win.width, r.win.width)
+        self.compare(P.tracks(Int(a.tb), Int(t0), Int(r.tb), Int(r.win.mid), self.f, 0, SLACK,
+                              self.g, err),
+                     P.tracks_range(a.tb, t0, r.win.mid, self.f, 0, SLACK, self.g, err),
+                     sc, r, r.tb, f"the chain's first read at line {a.line} plus true time",
+                     chain.fails, self.carry(a.tb, t0, r.win.mid))
+        chain.situation |= r.vcpu in chain.hopped
+
+    def end_chain(self, chain: _Chain) -> None:
+        if chain.situation or chain.fails:
+            self.acc["tracks-wall-clock"].situation(chain.fails)
 
     def snapshots(self, sc: Scenario) -> None:
         snaps: dict[str, tuple[int, int]] = {}  # name -> (TB it recorded, uncertainty)

@@ -43,13 +43,14 @@ def test_an_envelope_without_room_gives_no_induction() -> None:
 
 
 def test_seed_corrected_is_proved_for_every_depth_on_every_property() -> None:
-    """Its monotonic and tracks-wall-clock proofs need the bounds that grow with time (no TB
-    reaches 2**64 within the horizon), which only the linear abstraction decides quickly;
-    the bounded proofs of these stall at depth 3 or 4."""
+    """Its monotonic proof needs the bounds that grow with time (no TB reaches 2**64 within
+    the horizon), which only the linear abstraction decides quickly; the bounded proofs stall
+    at depth 3 or 4. tracks-wall-clock is violated per chain (its clamp drifts over round
+    trips): the induction step must not prove it."""
     ind = Inductor(builtin("seed-corrected"), Envelope(), 200 * MEGA)
     for prop in property_names():
         out = ind.prove(prop, 50 * MEGA)
-        assert out.proved, f"{prop}: {out.reason}"
+        assert out.proved == (prop != "tracks-wall-clock"), f"{prop}: {out.reason}"
 
 
 def test_qemu_ppc_v0_monotonic_is_proved_for_every_depth() -> None:

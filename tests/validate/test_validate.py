@@ -17,9 +17,24 @@ from tests.validate.helpers import (
     records,
     result,
     validate_json,
+    write,
 )
 
 HOLDS_ON_REAL_QEMU = ["monotonic", "frozen-when-stopped", "guest-frequency", "snapshot-frozen"]
+
+
+def running_chains(recs: list[dict[str, Any]]) -> int:
+    """Running chains (from a scenario's start, a cont, a savevm or a loadvm to the next of
+    them) that hold a running guest's migration: tracks-wall-clock judges each chain once."""
+    n, hopped = 0, False
+    for r in recs:
+        if r["kind"] == "scenario" or (r["kind"] == "mark" and r["label"] in (
+                "stop", "cont", "savevm", "loadvm")):
+            n, hopped = n + hopped, False
+        elif (r["kind"] == "mark" and r["label"] == "migrate-start"
+              and r["source_state"] == "running"):
+            hopped = True
+    return n + hopped
 
 
 def pauses(recs: list[dict[str, Any]]) -> int:
@@ -54,10 +69,8 @@ def test_properties_real_qemu_satisfies_hold(machine: str) -> None:
     assert result(doc, "no-overflow")["verdict"] == "not observable"
     # under TCG a running guest's migration never counts its downtime (SPEC: qemu-tcg row)
     tracks = result(doc, "tracks-wall-clock")
-    running_migrations = [m for m in marks(recs, "migrate-start")
-                          if m["source_state"] == "running"]
     assert tracks["verdict"] == "violated"
-    assert tracks["situations"] == len(running_migrations)
+    assert tracks["situations"] == running_chains(recs)
     assert tracks["mismatch"]["miss_ticks"] < 0  # the guest's TB is behind true time
     assert code == 1  # without a variant every judged property must hold
 
@@ -284,3 +297,54 @@ def test_failed_recording_is_skipped(tmp_path: Path) -> None:
     assert doc["skipped"] == [{"scenario": "two-hops",
                                "reason": "recording failed: QEMU refused"}]
     assert code == 0 and doc["conformance"]["conforming"] == doc["conformance"]["reads"]
+
+
+def _drifting_two_hops(tmp_path: Path, drift: int, width_ns: int) -> tuple[Path, list[int]]:
+    """The two-hops scenario alone, its guest reads rewritten as a TB that keeps pace with true
+    time exactly, each window ``width_ns`` wide, plus ``drift`` ticks more after every running
+    migration: what a per-hop check lets through. Returns the trace and the reads' bumps."""
+    recs = records(TRACES["pseries"])
+    header = {**recs[0], "scenarios": ["two-hops"]}
+    f = header["tb_freq_hz"]
+    body = [r for r in recs[1:] if r["kind"] == "footer"
+            or r.get("scenario", r.get("name")) == "two-hops"]
+    base = min(r["mono_before_ns"] for r in body if r["kind"] == "read")
+    hops, bumps, out = 0, [], [header]
+    for r in body:
+        if r["kind"] == "mark" and r["label"] == "migrate-start" and r["source_state"] == (
+                "running"):
+            hops += 1
+        if r["kind"] == "read" and r["runstate"] == "running":
+            mono = r["mono_before_ns"]
+            r = {**r, "mono_after_ns": mono + width_ns,
+                 "rt_after_ns": r["rt_before_ns"] + width_ns,
+                 "tb": (mono + width_ns // 2 - base) * f // 10**9 + 10**6 + hops * drift}
+            bumps.append(hops * drift)
+        out.append(r)
+    return write(tmp_path / "two-hops.jsonl", out), bumps
+
+
+def test_drift_within_each_hop_adds_up_over_the_chain(tmp_path: Path) -> None:
+    """tracks-wall-clock per chain: a TB that gains one hop's whole allowance for the reads'
+    windows at each of two running migrations passes every single hop and fails the chain."""
+    from properties import predicates as P
+    from tbcheck.validate.judge import SLACK
+
+    width = 1000
+    drift = -(-width * 512_000_000 // 10**9)  # two reads' windows, halved: what err allows
+    (tmp_path / "ok").mkdir()
+    ok_trace, flat = _drifting_two_hops(tmp_path / "ok", 0, width)
+    _, doc = validate_json(str(ok_trace))
+    tracks = result(doc, "tracks-wall-clock")
+    assert tracks["verdict"] == "holds" and tracks["situations"] == 1 and set(flat) == {0}
+    (tmp_path / "bad").mkdir()
+    bad_trace, bumps = _drifting_two_hops(tmp_path / "bad", drift, width)
+    assert sorted(set(bumps)) == [0, drift, 2 * drift]  # two running hops, one chain
+    # hop by hop (the old reading) each step is within the tolerance, with rounding to spare
+    for a, b in zip(bumps, bumps[1:], strict=False):
+        assert bool(P.within(P.Int(b + 1), a, drift + SLACK, drift + SLACK))
+    _, doc = validate_json(str(bad_trace))
+    tracks = result(doc, "tracks-wall-clock")
+    assert tracks["verdict"] == "violated" and tracks["situations"] == 1 and tracks["failed"] == 1
+    # the first read outside is after the second hop: ahead by about one hop's drift
+    assert drift - SLACK - 1 <= tracks["mismatch"]["miss_ticks"] <= drift - SLACK + 1

@@ -1,0 +1,82 @@
+# killed by no-overflow: the anchored ticks assigned to a uint32_t
+"""seed-anchored: seed-corrected with the chain's anchor in the stream; all seven properties hold.
+
+Source: the seed mail, Mark Cave-Ayland's reply to David Gibson on qemu-ppc/qemu-devel (July
+2018) sketching a realtime-compensated timebase migration with a ``stoppedGuestTB`` field.
+seed-corrected mends its units and clamps a negative migration time at 0; that clamp drops the
+negative half of every round trip between two hosts whose clocks disagree, so the TB gains up
+to eps per round trip (docs/findings-chain.md). Here the destination measures its migration
+time from the chain's anchor instead of from the last stop:
+
+- anchor: the TB and CLOCK_REALTIME at the chain's start (boot, or any resume whose stop was not
+  a running migration's: an explicit cont, savevm's or loadvm's resume); it travels in the
+  stream and survives any number of running hops;
+- resume after a running migration: ``TB = anchorTB + (now - anchorCLK) * f / 1e9`` (128-bit
+  product), the error is this host's clock against the anchor host's, within eps, whatever
+  the hops before; never below the TB at stop (``max``: the guest never steps back);
+- everything else as seed-corrected: the TB is read once at stop (stoppedGuestTB), an explicit
+  pause or a snapshot freezes it, a destination whose counter runs at another frequency
+  refuses the migration (PowerPC has no TB scaling) and the source keeps running.
+"""
+
+from tbcheck import (
+    FINISH_MIGRATE,
+    S64,
+    S128,
+    U32,
+    U64,
+    Record,
+    RuleSet,
+    assign,
+    max_,
+    refuse,
+    to_s64,
+    wrapping_add,
+    wrapping_sub,
+)
+
+
+class Rules(RuleSet):
+    name = "mutant-overflow-u32-ticks"
+    summary = "seed-corrected, migration time measured from the chain's anchor (in the stream)"
+    source = "seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), corrected and anchored"
+
+    def setup(self, vm):
+        self.stoppedGuestTB = U64(0)  # uint64_t, the TB at the last stop
+        self.anchorTB = U64(0)  # uint64_t, the TB at the chain's start
+        self.anchorCLK = S64(0)  # int64_t, CLOCK_REALTIME at the chain's start
+        self.guestFreq = vm.host.tb_freq  # uint64_t Hz, learnt at boot, then from the stream
+        self.counts = False  # did the last stop belong to a running guest's migration?
+
+    def boot(self, vm, tb0):
+        vm.set_all_offsets(wrapping_sub(tb0, vm.host.tb()))
+        self.anchorTB, self.anchorCLK = tb0, vm.host.realtime_ns()
+
+    def stop(self, vm, state):
+        self.stoppedGuestTB = wrapping_add(vm.host.tb(), vm.cpus[0].tb_offset)
+        self.counts = state == FINISH_MIGRATE
+
+    def pre_save(self, vm):
+        return Record(stoppedGuestTB=self.stoppedGuestTB, anchorTB=self.anchorTB,
+                      anchorCLK=self.anchorCLK, guestFreq=self.guestFreq, counts=self.counts)
+
+    def post_load(self, vm, record):
+        self.stoppedGuestTB = record.stoppedGuestTB
+        self.anchorTB, self.anchorCLK = record.anchorTB, record.anchorCLK
+        self.guestFreq, self.counts = record.guestFreq, record.counts
+        return refuse(vm.host.tb_freq != self.guestFreq, "destination TB frequency differs")
+
+    def cont(self, vm):
+        now = vm.host.realtime_ns()
+        guestTB = self.stoppedGuestTB
+        if self.counts:
+            sinceAnchor = now - self.anchorCLK  # int64_t ns since the chain began
+            ticks = sinceAnchor.convert(S128) * to_s64(self.guestFreq) / 10**9
+            # how far the anchored TB is ahead of the TB at stop; never step back
+            ahead = to_s64(wrapping_sub(self.anchorTB, self.stoppedGuestTB)) + assign(
+                U32, ticks, "anchorTBDiff").convert(S64)
+            guestTB = wrapping_add(guestTB, max_(S64(0), ahead))
+        else:  # a resume the guest sees as one (pause, snapshot): a new chain starts here
+            self.anchorTB, self.anchorCLK = guestTB, now
+        vm.set_all_offsets(wrapping_sub(guestTB, vm.host.tb()))
+        self.counts = False

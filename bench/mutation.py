@@ -1,0 +1,189 @@
+"""Mutation check of seed-anchored: does `tbcheck prove` kill every single-change mutant?
+
+Each file in bench/mutants/ is seed-anchored with one change (its name and declarations aside)
+and says on its first line what the change is and either which property must kill it
+(``# killed by PROPERTY: change``) or that it is equivalent (``# equivalent: change``). A
+mutant is killed when that property is violated by a counterexample the concrete engine
+replayed; an equivalent one must have every cell proved at the depth asked of it (its own,
+``--equiv-depth``: the anchored TB's bounded proofs are far costlier than finding a kill).
+Killed mutants are asked only their property (``--all`` asks all seven, to list every killing
+cell).
+
+Run: .venv/bin/python bench/mutation.py [--depth N] [--timeout S] [--equiv-depth N]
+     [--equiv-timeout S] [--all] [NAME ...]
+Writes bench/results/mutation-YYYY-MM-DD.md (date, commit, machine, each mutant's cells).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS = ROOT / "bench" / "mutants"
+PROPERTIES = ["monotonic", "frozen-when-stopped", "tracks-wall-clock", "guest-frequency",
+              "vcpus-agree", "snapshot-frozen", "no-overflow"]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: Path
+    change: str
+    killer: str | None  # the property that must kill it; None: equivalent
+
+    @property
+    def equivalent(self) -> bool:
+        return self.killer is None
+
+
+def parse(path: Path) -> Mutant:
+    """A mutant from its first line; a file without the header is an error, not a skip."""
+    first = path.read_text().splitlines()[0]
+    if first.startswith("# equivalent: "):
+        return Mutant(path.stem, path, first.removeprefix("# equivalent: "), None)
+    head, sep, change = first.removeprefix("# killed by ").partition(": ")
+    if not first.startswith("# killed by ") or not sep or head not in PROPERTIES:
+        raise ValueError(f"{path.name}: first line must be '# killed by PROPERTY: change' or "
+                         "'# equivalent: change'")
+    return Mutant(path.stem, path, change, head)
+
+
+def mutants(names: list[str] | None = None) -> list[Mutant]:
+    found = [parse(p) for p in sorted(MUTANTS.glob("*.py"))]
+    if names:
+        unknown = set(names) - {m.name for m in found}
+        if unknown:
+            raise ValueError(f"no such mutant: {', '.join(sorted(unknown))}")
+        found = [m for m in found if m.name in names]
+    return found
+
+
+@dataclass
+class Outcome:
+    mutant: Mutant
+    depth: int
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # property -> JSON result
+    seconds: float = 0.0
+    error: str = ""
+
+    def killing(self) -> list[str]:
+        """Properties violated by a replayed counterexample."""
+        return [p for p, r in self.cells.items() if r["verdict"] == "violated"
+                and (r.get("counterexample") or {}).get("replayed")]
+
+    @property
+    def killed(self) -> bool:
+        return self.mutant.killer in self.killing()
+
+    @property
+    def ok(self) -> bool:
+        """As the mutant's header demands: killed by its property, or every cell proved at the
+        depth asked (or for every depth)."""
+        if self.error:
+            return False
+        if self.mutant.equivalent:
+            return len(self.cells) == len(PROPERTIES) and all(
+                r["verdict"] == "proved" and (r.get("unbounded") or r.get("depth") == self.depth)
+                for r in self.cells.values())
+        return self.killed
+
+
+def judge(m: Mutant, depth: int, timeout: float, every_cell: bool = False,
+          jobs: int = 2) -> Outcome:
+    """`tbcheck prove` on one mutant (its property, or all seven), as the CLI reports it."""
+    props = PROPERTIES if (every_cell or m.equivalent) else [m.killer or ""]
+    argv = [sys.executable, "-m", "tbcheck.cli", "prove", "--variant-file", str(m.path),
+            "--depth", str(depth), "--timeout", str(timeout), "--jobs", str(jobs), "--json",
+            *[a for p in props for a in ("--property", p)]]
+    t = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    out = Outcome(m, depth, seconds=time.perf_counter() - t)
+    try:
+        doc = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        out.error = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        return out
+    out.cells = {r["property"]: r for r in doc["results"]}
+    return out
+
+
+def cell_text(r: dict[str, Any]) -> str:
+    v = r["verdict"]
+    if v == "proved" and r.get("depth") is not None:
+        v += " (all)" if r.get("unbounded") else f"@{r['depth']}"
+    if v == "violated":
+        cx = r.get("counterexample") or {}
+        v += " (replayed)" if cx.get("replayed") else " (NOT replayed)"
+        v += f" at {len(cx.get('events', []))} events"
+    return v
+
+
+def report(outs: list[Outcome], depth: int, timeout: float, wall: float,
+           equiv: tuple[int, float]) -> str:
+    killable = [o for o in outs if not o.mutant.equivalent]
+    same = [o for o in outs if o.mutant.equivalent]
+    killed = sum(o.killed for o in killable)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip()
+    lines = [f"# Mutation check of seed-anchored, depth {depth}, timeout {timeout} s a cell "
+             f"(equivalent mutants: depth {equiv[0]}, timeout {equiv[1]} s)", "",
+             f"Date: {datetime.date.today().isoformat()}; commit {commit}; machine: "
+             f"`{' '.join(platform.uname())}`, nproc {os.cpu_count()}; wall time {wall:.0f} s.",
+             "", f"Kill rate: {killed}/{len(killable)} non-equivalent mutants killed by their "
+             "property with a replayed counterexample; equivalent mutants with every cell "
+             f"proved: {sum(o.ok for o in same)}/{len(same)}.", "",
+             "| mutant | change | must be | killing cells | verdicts | s |", "|---" * 6 + "|"]
+    for o in outs:
+        want = "equivalent" if o.mutant.equivalent else f"killed by {o.mutant.killer}"
+        verdicts = o.error or "; ".join(f"{p}: {cell_text(r)}" for p, r in o.cells.items())
+        mark = "" if o.ok else " **MISSED**"
+        lines.append(f"| {o.mutant.name}{mark} | {o.mutant.change} | {want} | "
+                     f"{', '.join(o.killing()) or '-'} | {verdicts} | {o.seconds:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--equiv-depth", type=int, default=2)
+    ap.add_argument("--equiv-timeout", type=float, default=600.0)
+    ap.add_argument("--all", action="store_true", help="ask every mutant all seven properties")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("names", nargs="*", help="mutants by file stem (default: all)")
+    a = ap.parse_args(argv)
+    try:
+        chosen = mutants(a.names)
+    except ValueError as exc:
+        print(f"mutation: {exc}", file=sys.stderr)
+        return 2
+    t = time.perf_counter()
+    outs = []
+    for m in chosen:
+        o = (judge(m, a.equiv_depth, a.equiv_timeout, True, a.jobs) if m.equivalent
+             else judge(m, a.depth, a.timeout, a.all, a.jobs))
+        print(f"{m.name}: {'ok' if o.ok else 'MISSED'} (killing: "
+              f"{', '.join(o.killing()) or '-'}) {o.seconds:.1f} s", file=sys.stderr)
+        outs.append(o)
+    text = report(outs, a.depth, a.timeout, time.perf_counter() - t,
+                  (a.equiv_depth, a.equiv_timeout))
+    print(text)
+    if not a.no_write:
+        out = ROOT / "bench" / "results" / f"mutation-{datetime.date.today().isoformat()}.md"
+        out.write_text(text)
+    return 0 if all(o.ok for o in outs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
