@@ -180,7 +180,7 @@ def main() -> int:
     meta = (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPUs "
             f"({platform.processor() or platform.machine()}), Python {platform.python_version()},"
             f" Hypothesis {hypothesis.__version__}, z3 {z3.get_version_string()}. "
-            f"Envelope: defaults of SPEC.md, 2 snapshot slots, SMT depth {args.depth}. "
+            f"Envelope: defaults of docs/properties.md, 2 snapshot slots, SMT depth {args.depth}. "
             f"Fuzzing: profile dev, up to {args.budget} examples per run, "
             f"seeds 0..{args.seeds - 1}, time to the first violation without shrinking; "
             f"'shrink+minimize' is one run "

@@ -1,6 +1,6 @@
 """My patch: the seed's scheme with the units fixed in plain int64_t arithmetic.
 
-Source: seed mail (shared/reference/seed-mail.txt), scenario 2, with
+Source: seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), scenario 2, with
 ``migrationTBDiff = migrationTime * recvHostTBFreq / NANOSECONDS_PER_SECOND``.
 """
 

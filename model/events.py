@@ -1,4 +1,4 @@
-"""SPEC.md's events, with their parameters (each a number, symbolic in proofs).
+"""docs/properties.md's events, with their parameters (each a number, symbolic in proofs).
 
 Durations are true nanoseconds (``Int``). A migration's phases are told apart so that a rule
 reading a clock at one point and not another is caught: ``p_save`` from the implicit stop to

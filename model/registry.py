@@ -1,4 +1,4 @@
-"""The built-in rule sets by name, in the order SPEC.md's table lists them."""
+"""The built-in rule sets by name, in the order docs/properties.md's table lists them."""
 
 from __future__ import annotations
 

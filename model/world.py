@@ -1,4 +1,4 @@
-"""The world of SPEC.md and what each event does in it: one definition for both engines.
+"""The world of docs/properties.md and what each event does in it: one definition for both engines.
 
 ``World.step`` applies one event to a ``Path`` (a world state with the condition under which it
 is reached) and returns the paths that follow: one, or two where a rule refuses a migration

@@ -1,6 +1,6 @@
 """When each property is checked: the ghost state the world carries and the checks it emits.
 
-The world calls these functions at the moments SPEC.md's properties speak of (a read, an
+The world calls these functions at the moments docs/properties.md's properties speak of (a read, an
 explicit stop and the resume after it, a running guest's migration, a snapshot); each emits a
 ``Check`` whose ``ok`` is a ``Bool`` of the number domain, so one definition serves both engines.
 """
@@ -17,7 +17,7 @@ from properties import predicates as P
 
 @dataclass(frozen=True)
 class Tolerances:
-    """How exactly each property is judged (SPEC.md: the envelope and the variant's declaration)."""
+    """How exactly each property is judged (the envelope and the variant's declaration)."""
 
     f_g: Num  # the guest's nominal TB frequency (the boot host's), Hz
     eps_ns: int  # bound on the hosts' realtime clock disagreement

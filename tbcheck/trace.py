@@ -2,7 +2,7 @@
 
 A trace is what ``tbcheck record`` observed of a real QEMU guest's timebase and what
 ``tbcheck validate`` maps onto the model's events. The full description, with the meaning of every
-field and how to rebuild the SPEC.md events from it, is docs/trace-format.md; this module is the
+field and how to rebuild the model's events from it, is docs/trace-format.md; this module is the
 one place that writes and checks it, so that a recorder bug and a damaged file are caught alike.
 
 Forward compatibility: a reader ignores fields it does not know; ``v`` is the format's major

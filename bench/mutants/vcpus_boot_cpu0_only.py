@@ -5,7 +5,7 @@ Source: the seed mail, Mark Cave-Ayland's reply to David Gibson on qemu-ppc/qemu
 2018) sketching a realtime-compensated timebase migration with a ``stoppedGuestTB`` field.
 seed-corrected mends its units and clamps a negative migration time at 0; that clamp drops the
 negative half of every round trip between two hosts whose clocks disagree, so the TB gains up
-to eps per round trip (docs/findings-chain.md). Here the destination measures its migration
+to eps per round trip (docs/tracks-wall-clock.md). Here the destination measures its migration
 time from the chain's anchor instead of from the last stop:
 
 - anchor: the TB and CLOCK_REALTIME at the chain's start (boot, or any resume whose stop was not

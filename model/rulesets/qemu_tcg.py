@@ -1,4 +1,4 @@
-"""qemu-tcg: QEMU PowerPC under TCG (observed on QEMU 7.2, shared/reference/qemu-observed.md).
+"""qemu-tcg: QEMU PowerPC under TCG (observed on QEMU 7.2 through QMP, docs/validate.md).
 
 The TB derives from QEMU's virtual clock: ``cpu_ppc_get_tb`` returns
 ``muldiv64(vmclk, tb_env->tb_freq, NANOSECONDS_PER_SECOND) + tb_offset`` (target/ppc, hw/ppc/ppc.c),

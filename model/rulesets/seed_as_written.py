@@ -1,5 +1,6 @@
 """seed-as-written: the scheme of the seed mail (Mark's reply to David Gibson, 27/07/18), with
-its formulas taken literally (../shared/reference/seed-mail.txt).
+its formulas taken literally (the seed mail: Mark Cave-Ayland to David Gibson,
+qemu-ppc, 27 July 2018).
 
 Sender, when the guest is stopped: ``guestTB = sendHostTB + sendHostTBDiff``. Running guest, at
 save: the same, plus ``sendhostCLK = qemu_clock_get_ns(QEMU_CLOCK_REALTIME)``. Receiver, when the
@@ -17,7 +18,7 @@ from tbcheck import PAUSED, S64, U64, Record, RuleSet, to_s64, wrapping_add, wra
 class Rules(RuleSet):
     name = "seed-as-written"
     summary = "the seed mail's scheme, formulas literally (migrationTime / recvHostTBFreq)"
-    source = "seed mail, reply to David Gibson 27/07/18 (shared/reference/seed-mail.txt)"
+    source = "seed mail: Mark Cave-Ayland, reply to David Gibson on qemu-ppc, 27 July 2018"
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
     # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
     expected = {

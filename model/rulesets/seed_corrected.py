@@ -8,7 +8,8 @@
   implicit one of a running migration (time counts) or a pause or snapshot (time frozen);
 - frequency: the guest's frequency travels in the stream and a destination whose counter runs at
   another rate refuses the migration (PowerPC has no TB scaling); the source keeps running.
-Source: seed mail (shared/reference/seed-mail.txt), last paragraphs and the open question.
+Source: seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), last paragraphs and the open
+question.
 """
 
 from tbcheck import (
@@ -30,7 +31,7 @@ from tbcheck import (
 class Rules(RuleSet):
     name = "seed-corrected"
     summary = "units fixed, clamp at 0, stoppedGuestTB read at stop, frequency checked"
-    source = "seed mail (shared/reference/seed-mail.txt), corrected"
+    source = "seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), corrected"
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
     # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
     expected = {

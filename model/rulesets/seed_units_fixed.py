@@ -4,7 +4,7 @@ changed: no clamp of a negative migration time, the destination's frequency, no 
 
 The product is taken in 128 bits (``(__int128)migrationTime * freq``), as QEMU's muldiv64 does;
 in plain int64_t it would overflow from about 0.92 s at 10 GHz (try it: README, "Your own rules").
-Source: seed mail (shared/reference/seed-mail.txt), scenario 2.
+Source: seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), scenario 2.
 """
 
 from model.rulesets.seed_as_written import Rules as AsWritten
@@ -14,7 +14,7 @@ from tbcheck import S64, S128, assign, to_s64, wrapping_add, wrapping_sub
 class Rules(AsWritten):
     name = "seed-units-fixed"
     summary = "the seed's scheme with ns * f / 1e9 for the migration time, nothing else changed"
-    source = "seed mail (shared/reference/seed-mail.txt) with the unit error fixed"
+    source = "seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018) with the unit error fixed"
     # the mail's assumptions i and ii: same TB frequency, synchronised clocks
     assume = {"tracks-wall-clock": {"same_frequency": True, "eps_ns": 0}}
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at

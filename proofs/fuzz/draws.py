@@ -111,7 +111,7 @@ def params(env: Envelope) -> st.SearchStrategy[ParamDraw]:
 
 
 def events(env: Envelope, max_len: int) -> st.SearchStrategy[list[Any]]:
-    """Event sequences of SPEC.md's kinds; some may not be enabled where they fall (the
+    """Event sequences of docs/properties.md's kinds; some may not be enabled where they fall (the
     concrete engine's ``strict=False`` skips those)."""
     from model.events import Cont, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
 

@@ -1,4 +1,4 @@
-"""A Hypothesis state machine over the one world: SPEC.md's events as rules, one property's checks
+"""A Hypothesis state machine over the one world: the model's events as rules, one property's checks
 as the invariant.
 
 The machine drives ``model.world.World`` exactly as the concrete engine does (``boot`` then
@@ -130,7 +130,7 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
             if self.path.note:
                 note(f"event {len(self.events)} ({ev.kind}) refused: {self.path.note}")
 
-        # -------------------------------------------------------------- SPEC.md's events
+        # -------------------------------------------------------------- docs/properties.md's events
         @precondition(lambda self: self.can(Run(Int(0))))
         @rule(d=dur)
         def run(self, d: int) -> None:

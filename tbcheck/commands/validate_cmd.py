@@ -1,4 +1,4 @@
-"""``tbcheck validate``: check a trace recorded from real QEMU against SPEC.md's properties and,
+"""``tbcheck validate``: check a trace recorded from real QEMU against the properties and,
 with ``--variant``/``--variant-file``, against a rule set's predictions (docs/validate.md).
 
 Exit status: 0 when it passes, 1 when a property or a read does not, 2 for a malformed or

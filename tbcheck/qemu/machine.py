@@ -122,7 +122,7 @@ def _smp_from_args(args: list[str]) -> int:
 
 
 def _probe_smp(cfg: MachineConfig) -> int:
-    """2 vCPUs where the machine allows it (the SPEC wants n >= 2), else 1 (mac99 has one).
+    """2 vCPUs where the machine allows it (the model wants n >= 2), else 1 (mac99 has one).
 
     Probed with ``-S`` so nothing runs; also proves the machine arguments start at all.
     """

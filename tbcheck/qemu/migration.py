@@ -2,7 +2,7 @@
 
 Each migration is bracketed by ``migrate-start`` and ``migrate-done`` marks, and every MIGRATION,
 STOP and RESUME event of both sides is in the trace with QEMU's own timestamp, so a validator
-can place the phases (implicit stop, transfer, load, resume) that SPEC.md's migrate has.
+can place the phases (implicit stop, transfer, load, resume) that docs/properties.md's migrate has.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ async def hold(session: Session, src: Vm, since: int, start: dict[str, int], hol
 
 async def via_file(session: Session, src: Vm, dst_name: str, gap_s: float) -> Vm:
     """Save to a file (``exec:cat > F``), quit the source, wait ``gap_s``, load in a new
-    process (``exec:cat F``): the SPEC's migrate with a long transfer phase."""
+    process (``exec:cat F``): the model's migrate with a long transfer phase."""
     stream = session.workdir / f"{src.name}-to-{dst_name}.mig"
     out_uri = f"exec:cat > {shlex.quote(str(stream))}"
     await set_caps(src)
@@ -125,7 +125,7 @@ async def via_file(session: Session, src: Vm, dst_name: str, gap_s: float) -> Vm
 
 async def cancelled(session: Session, src: Vm, dst_name: str) -> Vm:
     """Start a live migration, hold it at pre-switchover (source stopped), then cancel it:
-    SPEC's migrate-fail. Returns the source, which should be running again."""
+    the model's migrate-fail. Returns the source, which should be running again."""
     dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0")
     await set_caps(src, pause_before_switchover=True)
     source_state = await src.runstate()

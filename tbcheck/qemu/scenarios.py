@@ -1,4 +1,4 @@
-"""The recorded scenarios: each boots a fresh guest and drives it through one SPEC.md sequence.
+"""The recorded scenarios: each boots a fresh guest and drives it through one model sequence.
 
 Every scenario reads the TB (all vCPUs, ``--reads`` rounds) before and after each event, reads a
 paused guest right after a stop and right before a cont, and ends with a run and a last batch, so

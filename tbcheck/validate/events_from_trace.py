@@ -1,4 +1,4 @@
-"""Rebuild SPEC.md's events from a recorded trace (docs/trace-format.md, "Rebuilding the SPEC
+"""Rebuild docs/properties.md's events from a recorded trace (docs/trace-format.md, "Rebuilding the
 events of a scenario").
 
 A real action is known only within a time window: the QMP command's round trip, narrowed where
@@ -68,7 +68,7 @@ class Reading:
 
 @dataclass
 class Step:
-    """One SPEC event rebuilt from the marks. ``instants`` in the order they happened: the first
+    """One model event rebuilt from the marks. ``instants`` in the order they happened: the first
     is when the model event begins, the last when it ends (``stop``/``resume`` where the guest
     stops and runs again; ``start``/``end`` where it stays paused throughout)."""
 
@@ -101,7 +101,7 @@ class Scenario:
     steps: list[Step] = field(default_factory=list)
     reads: list[Reading] = field(default_factory=list)
     order: list[tuple[str, int]] = field(default_factory=list)  # ("step"|"read", index)
-    problem: str | None = None  # why the scenario cannot be mapped onto SPEC events
+    problem: str | None = None  # why the scenario cannot be mapped onto the model's events
 
     def rel_ms(self, t: int) -> float:
         """``t`` as milliseconds since the scenario began."""

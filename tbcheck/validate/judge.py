@@ -1,4 +1,4 @@
-"""SPEC.md's properties judged on a real trace.
+"""docs/properties.md's properties judged on a real trace.
 
 Every verdict comes from a predicate of ``properties.predicates`` (the one definition the model
 uses too); a recorded read is a point somewhere in its window, so each comparison is widened by

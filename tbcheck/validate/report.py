@@ -37,7 +37,7 @@ class Outcome:
             if not sc.ok:
                 out.append((sc.name, f"recording failed: {sc.error or 'no reason given'}"))
             elif sc.problem:
-                out.append((sc.name, f"cannot be mapped onto SPEC events: {sc.problem}"))
+                out.append((sc.name, f"cannot be mapped onto the model's events: {sc.problem}"))
         return out
 
     @property

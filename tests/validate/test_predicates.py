@@ -1,5 +1,5 @@
 """The predicates' ranges (what a report shows as "allowed") are the bounds the predicates use,
-and with ``err = 0`` the predicates say what SPEC.md says, as the model relies on."""
+and with ``err = 0`` the predicates say what docs/properties.md says, as the model relies on."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def test_properties_real_qemu_satisfies_hold(machine: str) -> None:
     else:
         assert vcpus["verdict"] == "not exercised" and vcpus["situations"] == 0
     assert result(doc, "no-overflow")["verdict"] == "not observable"
-    # under TCG a running guest's migration never counts its downtime (SPEC: qemu-tcg row)
+    # under TCG a running guest's migration never counts its downtime (docs/findings.md: qemu-tcg)
     tracks = result(doc, "tracks-wall-clock")
     assert tracks["verdict"] == "violated"
     assert tracks["situations"] == running_chains(recs)
@@ -272,7 +272,7 @@ def test_unknown_frequency_needs_tb_freq(tmp_path: Path) -> None:
 
 
 def test_unmappable_scenario_is_reported_and_fails(tmp_path: Path) -> None:
-    """A cont while the guest runs (its stop mark removed) cannot be SPEC events."""
+    """A cont while the guest runs (its stop mark removed) cannot be the model's events."""
     def drop_stop(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [r for r in recs if not (r["kind"] == "mark" and r["label"] == "stop"
                                         and r["scenario"] == "stop-cont")]
