@@ -9,8 +9,8 @@ replayed; an equivalent one must have every cell proved at the depth asked of it
 Killed mutants are asked only their property (``--all`` asks all seven, to list every killing
 cell).
 
-Run: .venv/bin/python bench/mutation.py [--depth N] [--timeout S] [--equiv-depth N]
-     [--equiv-timeout S] [--all] [NAME ...]
+Run: .venv/bin/python bench/mutation.py [--depth N] [--rlimit UNITS] [--equiv-depth N]
+     [--equiv-rlimit UNITS] [--all] [NAME ...]
 Writes bench/results/mutation-YYYY-MM-DD.md (date, commit, machine, each mutant's cells).
 """
 
@@ -98,12 +98,13 @@ class Outcome:
         return self.killed
 
 
-def judge(m: Mutant, depth: int, timeout: float, every_cell: bool = False,
+def judge(m: Mutant, depth: int, rlimit: str, every_cell: bool = False,
           jobs: int = 2) -> Outcome:
     """`tbcheck prove` on one mutant (its property, or all seven), as the CLI reports it."""
     props = PROPERTIES if (every_cell or m.equivalent) else [m.killer or ""]
-    argv = [sys.executable, "-m", "tbcheck.cli", "prove", "--variant-file", str(m.path),
-            "--depth", str(depth), "--timeout", str(timeout), "--jobs", str(jobs), "--json",
+    argv = [sys.executable, "-c", "from tbcheck.cli import entry; entry()", "prove",
+            "--variant-file", str(m.path),
+            "--depth", str(depth), "--rlimit", rlimit, "--jobs", str(jobs), "--json",
             *[a for p in props for a in ("--property", p)]]
     t = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
@@ -128,15 +129,15 @@ def cell_text(r: dict[str, Any]) -> str:
     return v
 
 
-def report(outs: list[Outcome], depth: int, timeout: float, wall: float,
+def report(outs: list[Outcome], depth: int, rlimit: str, wall: float,
            equiv: tuple[int, float]) -> str:
     killable = [o for o in outs if not o.mutant.equivalent]
     same = [o for o in outs if o.mutant.equivalent]
     killed = sum(o.killed for o in killable)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
-    lines = [f"# Mutation check of seed-anchored, depth {depth}, timeout {timeout} s a cell "
-             f"(equivalent mutants: depth {equiv[0]}, timeout {equiv[1]} s)", "",
+    lines = [f"# Mutation check of seed-anchored, depth {depth}, {rlimit} resource units a cell "
+             f"(equivalent mutants: depth {equiv[0]}, {equiv[1]})", "",
              f"Date: {datetime.date.today().isoformat()}; commit {commit}; machine: "
              f"`{' '.join(platform.uname())}`, nproc {os.cpu_count()}; wall time {wall:.0f} s.",
              "", f"Kill rate: {killed}/{len(killable)} non-equivalent mutants killed by their "
@@ -155,9 +156,9 @@ def report(outs: list[Outcome], depth: int, timeout: float, wall: float,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--depth", type=int, default=4)
-    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--rlimit", default="20M")
     ap.add_argument("--equiv-depth", type=int, default=2)
-    ap.add_argument("--equiv-timeout", type=float, default=600.0)
+    ap.add_argument("--equiv-rlimit", default="100M")
     ap.add_argument("--all", action="store_true", help="ask every mutant all seven properties")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
@@ -171,13 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     outs = []
     for m in chosen:
-        o = (judge(m, a.equiv_depth, a.equiv_timeout, True, a.jobs) if m.equivalent
-             else judge(m, a.depth, a.timeout, a.all, a.jobs))
+        o = (judge(m, a.equiv_depth, a.equiv_rlimit, True, a.jobs) if m.equivalent
+             else judge(m, a.depth, a.rlimit, a.all, a.jobs))
         print(f"{m.name}: {'ok' if o.ok else 'MISSED'} (killing: "
               f"{', '.join(o.killing()) or '-'}) {o.seconds:.1f} s", file=sys.stderr)
         outs.append(o)
-    text = report(outs, a.depth, a.timeout, time.perf_counter() - t,
-                  (a.equiv_depth, a.equiv_timeout))
+    text = report(outs, a.depth, a.rlimit, time.perf_counter() - t,
+                  (a.equiv_depth, a.equiv_rlimit))
     print(text)
     if not a.no_write:
         out = ROOT / "bench" / "results" / f"mutation-{datetime.date.today().isoformat()}.md"

@@ -31,7 +31,7 @@ def test_a_header_that_names_no_property_is_refused(tmp_path) -> None:
 @pytest.mark.parametrize("name", KILLED)
 def test_a_mutant_is_killed_by_its_property(name: str) -> None:
     (m,) = mutants([name])
-    out = judge(m, DEPTH, 60.0, jobs=1)
+    out = judge(m, DEPTH, "20M", jobs=1)
     assert out.error == ""
     assert out.killed, out.cells
     cx = out.cells[m.killer or ""]["counterexample"]
@@ -40,6 +40,6 @@ def test_a_mutant_is_killed_by_its_property(name: str) -> None:
 
 def test_an_equivalent_mutant_stays_proved() -> None:
     (m,) = mutants(["equiv_cpu1_offset"])
-    out = judge(m, DEPTH, 600.0, jobs=1)  # a generous solver budget: proofs are slower
+    out = judge(m, DEPTH, "100M", jobs=1)  # a generous solver budget: proofs are slower
     assert set(out.cells) == set(PROPERTIES)
     assert out.ok, {p: (r["verdict"], r["depth"]) for p, r in out.cells.items()}
