@@ -20,9 +20,10 @@ PROPERTIES: dict[str, Property] = {p.name: p for p in [
              "TB at stop, within the rule set's offset granularity",
              "an explicit stop followed by a resume"),
     Property("tracks-wall-clock",
-             "across a running guest's migration the TB at resume equals the TB at the implicit "
-             "stop plus the true elapsed time times f_g, within eps*f_g/1e9 plus rounding",
-             "a running guest's migration (or cancelled migration) that resumes"),
+             "over a chain of running migrations (from boot, a cont, or a savevm's or loadvm's "
+             "resume) every read is the TB at the chain's start plus the true elapsed time "
+             "times f_g, within eps*f_g/1e9 plus rounding, once for the whole chain",
+             "a read after a running guest's migration (or cancelled one) in its chain"),
     Property("guest-frequency",
              "while the guest runs its TB advances at f_g on every host, also after moving to a "
              "host whose counter runs at another frequency",
