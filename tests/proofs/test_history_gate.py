@@ -17,6 +17,7 @@ from tbcheck.gate import FAIL, judge
 GATE = ["--depth", "4", "--jobs", "1", "--json"]  # as `make verify`, at the default budgets
 
 
+@pytest.mark.timeout(3600)  # a rule set's cells one after another, some to their whole budget
 @pytest.mark.parametrize("name", list(BUILTIN_MODULES))
 def test_declared_verdicts_hold(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     rules = builtin(name)
