@@ -23,7 +23,7 @@ class Rules(RuleSet):
         "tracks-wall-clock": "violated from depth 1",
         "guest-frequency": "violated from depth 1",
         "vcpus-agree": "proved for every depth",
-        "snapshot-frozen": "proved to depth 4",
+        "snapshot-frozen": "proved to depth 5",
         "no-overflow": "violated from depth 1",
     }
 
