@@ -95,12 +95,13 @@ def test_tbcheck_run_reports_the_round_trip_drift() -> None:
 
 
 def test_prove_finds_a_round_trip() -> None:
-    """The solver's counterexample to seed-corrected is a chain of at least three running hops
-    (one hop, or one round trip, stays within eps), replayed concretely."""
+    """The counterexample to seed-corrected (the solver's, or the fuzzer's where the solver's
+    budget runs out first) is a chain of at least three running hops (one hop, or one round
+    trip, stays within eps), replayed concretely."""
     code, out = cli("prove", "--variant", "seed-corrected", "--property", "tracks-wall-clock",
-                    "--depth", "4", "--timeout", "60", "--induction", "0", "--jobs", "1",
-                    "--json")
+                    "--depth", "4", "--induction", "0", "--jobs", "1", "--json")
     (r,) = json.loads(out)["results"]
     assert r["verdict"] == "violated" and r["counterexample"]["replayed"]
     kinds = [e["event"] for e in r["counterexample"]["events"]]
-    assert kinds.count("migrate") >= 3 and "stop" not in kinds
+    # a cancelled migration is a running hop too (its source resumes from its own stop)
+    assert kinds.count("migrate") + kinds.count("migrate-fail") >= 3 and "stop" not in kinds
