@@ -30,7 +30,7 @@ def one(name: str, budget: float) -> tuple[str, str]:
     t0 = time.perf_counter()
     cells = []
     for p in PROPS:
-        out = ind.prove(p, 20.0)
+        out = ind.prove(p, 50_000_000)
         cells.append("**all depths**" if out.proved else
                      ("(declared violated)"
                       if declared_verdict(rules.expected.get(p)) == "violated" else "-"))
@@ -45,7 +45,7 @@ def one(name: str, budget: float) -> tuple[str, str]:
 def main() -> None:
     from model.registry import BUILTIN_MODULES
 
-    budget = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
+    budget = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000_000  # resource units
     t = time.perf_counter()
     with ProcessPoolExecutor(max_workers=2) as pool:
         rows = dict(pool.map(one, list(BUILTIN_MODULES), [budget] * len(BUILTIN_MODULES)))

@@ -42,7 +42,7 @@ def test_same_seed_same_counterexample() -> None:
 
 
 def test_the_checker_reports_it_as_found_by_random_runs() -> None:
-    v = bmc.check(unroll(builtin("qemu-ppc-v1"), DEEP), "monotonic", 20.0, random_runs=RUNS)
+    v = bmc.check(unroll(builtin("qemu-ppc-v1"), DEEP), "monotonic", bmc.CELL, random_runs=RUNS)
     assert v.verdict == bmc.VIOLATED and v.found_by == "random"
     assert v.counterexample is not None and v.counterexample.replayed
 
@@ -54,15 +54,15 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
     real = bmc._concrete
 
     def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, cx: Counterexample | None,
-            how: str, t0: float) -> bmc.Verdict | None:
+            how: str) -> bmc.Verdict | None:
         asked.append(how)
-        return real(rules, env, v, cx, how, t0)
+        return real(rules, env, v, cx, how)
 
     monkeypatch.setattr(bmc, "_concrete", spy)
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    v = bmc.check(u, "frozen-when-stopped", 60.0, fuzz_examples=50, random_runs=20)
+    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, fuzz_examples=50, random_runs=20)
     assert v.verdict == bmc.PROVED and asked == ["random"]
-    v = bmc.check(u, "frozen-when-stopped", 0.001, fuzz_examples=20, random_runs=20)
+    v = bmc.check(u, "frozen-when-stopped", 1, fuzz_examples=20, random_runs=20)
     assert v.verdict == bmc.UNKNOWN and asked[1:] == ["random", "fuzz"]
 
 
@@ -71,6 +71,6 @@ def test_a_violation_the_concrete_run_does_not_show_is_a_tool_error(
     import proofs.hunt
 
     monkeypatch.setattr(proofs.hunt, "first_violation", lambda *a: None)
-    v = bmc.check(unroll(builtin("qemu-ppc-v1"), Envelope(depth=2)), "tracks-wall-clock", 20.0,
+    v = bmc.check(unroll(builtin("qemu-ppc-v1"), Envelope(depth=2)), "tracks-wall-clock", bmc.CELL,
                   random_runs=RUNS)
     assert v.verdict == bmc.TOOL_ERROR and "disagree" in v.reason

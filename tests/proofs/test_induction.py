@@ -13,7 +13,7 @@ from tbcheck.gate import declared_verdict
 
 
 def test_vcpus_agree_is_proved_for_every_depth(inductor: Inductor) -> None:
-    out = inductor.prove("vcpus-agree", 120.0)
+    out = inductor.prove("vcpus-agree", 50 * MEGA)
     assert out.proved, out.reason
     assert "any number of events" in out.reason and out.facts > 0
 
@@ -23,14 +23,14 @@ def test_never_proves_what_history_declares_violated(inductor: Inductor) -> None
                 if declared_verdict(v) == "violated"]
     assert violated
     for prop in violated:
-        out = inductor.prove(prop, 60.0)
+        out = inductor.prove(prop, 50 * MEGA)
         assert not out.proved, f"{prop} proved by induction, but it has a counterexample"
         assert "from a state the invariant allows" in out.reason
 
 
 def test_verdict_says_unbounded_and_keeps_its_witnesses(inductor: Inductor) -> None:
     u = unroll(inductor.rules, Envelope(depth=3))
-    v = bmc.check(u, "vcpus-agree", 60.0, inductor=inductor)
+    v = bmc.check(u, "vcpus-agree", bmc.CELL, inductor=inductor, induction_first=True)
     assert v.verdict == bmc.PROVED and v.unbounded
     assert v.witnesses["assumptions"]["satisfiable"] is True
     assert v.witnesses["situation"]["reachable"] is True

@@ -181,11 +181,12 @@ def tcg_copy(tmp_path: Path, expected: dict[str, str]) -> Path:
 def test_declared_verdicts_decide_the_exit_status(tmp_path: Path) -> None:
     """Only a property declared "proved" that the trace violates fails a run with a variant."""
     trace = str(TRACES["mac99"])
-    ok = tcg_copy(tmp_path, {"monotonic": "proved", "tracks-wall-clock": "violated"})
+    ok = tcg_copy(tmp_path, {"monotonic": "proved for every depth",
+                             "tracks-wall-clock": "violated from depth 1"})
     code, doc = validate_json(trace, "--variant-file", str(ok))
-    assert code == 0 and result(doc, "tracks-wall-clock")["expected"] == "violated"
+    assert code == 0 and result(doc, "tracks-wall-clock")["expected"] == "violated from depth 1"
     (tmp_path / "bad").mkdir()
-    bad = tcg_copy(tmp_path / "bad", {"tracks-wall-clock": "proved"})
+    bad = tcg_copy(tmp_path / "bad", {"tracks-wall-clock": "proved for every depth"})
     code, doc = validate_json(trace, "--variant-file", str(bad))
     assert code == 1 and doc["conformance"]["conforming"] == doc["conformance"]["reads"]
     code, out, _ = cli("validate", trace, "--variant-file", str(bad))
