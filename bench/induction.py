@@ -1,7 +1,7 @@
 """What the induction proves for every depth, and what it costs: each built-in rule set's
 invariant search, then every property tried against it.
 
-Run: .venv/bin/python bench/induction.py [budget_s]  (writes bench/results/induction.md)
+Run: .venv/bin/python bench/induction.py [units]  (writes bench/results/induction.md)
 Times are wall-clock on a shared machine, two rule sets at a time.
 """
 
@@ -19,7 +19,7 @@ PROPS = ["monotonic", "frozen-when-stopped", "tracks-wall-clock", "guest-frequen
          "vcpus-agree", "snapshot-frozen", "no-overflow"]
 
 
-def one(name: str, budget: float) -> tuple[str, str]:
+def one(name: str, budget: int) -> tuple[str, str]:
     from model.registry import builtin
     from proofs.envelope import Envelope
     from proofs.induction import Inductor
@@ -28,6 +28,8 @@ def one(name: str, budget: float) -> tuple[str, str]:
     rules = builtin(name)
     ind = Inductor(rules, Envelope(), budget)
     t0 = time.perf_counter()
+    ind.prove(PROPS[0], 0)  # the search alone, timed on its own
+    searched = time.perf_counter() - t0
     cells = []
     for p in PROPS:
         out = ind.prove(p, 50_000_000)
@@ -37,7 +39,7 @@ def one(name: str, budget: float) -> tuple[str, str]:
     inv = ind.invariant
     size = (f"{len(inv.holds)} | {inv.size()} | {inv.queries}" if inv is not None
             else "- | - | -")
-    row = (f"| {name} | {ind.houdini_s:.1f} s | {size} | "
+    row = (f"| {name} | {searched:.1f} s | {size} | "
            f"{time.perf_counter() - t0:.1f} s | " + " | ".join(cells) + " |")
     return name, row
 
@@ -49,7 +51,7 @@ def main() -> None:
     t = time.perf_counter()
     with ProcessPoolExecutor(max_workers=2) as pool:
         rows = dict(pool.map(one, list(BUILTIN_MODULES), [budget] * len(BUILTIN_MODULES)))
-    lines = [f"# Induction, invariant search budget {budget:g} s a rule set, 2 workers", "",
+    lines = [f"# Induction, invariant search budget {budget:,} resource units a rule set, 2 workers", "",
              f"Wall time of the whole run: {time.perf_counter() - t:.1f} s.", "",
              "| rule set | search | control states | facts | queries | total | "
              + " | ".join(PROPS) + " |", "|---" * (6 + len(PROPS)) + "|"]
