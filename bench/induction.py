@@ -51,7 +51,8 @@ def main() -> None:
     t = time.perf_counter()
     with ProcessPoolExecutor(max_workers=2) as pool:
         rows = dict(pool.map(one, list(BUILTIN_MODULES), [budget] * len(BUILTIN_MODULES)))
-    lines = [f"# Induction, invariant search budget {budget:,} resource units a rule set, 2 workers", "",
+    lines = [f"# Induction, invariant search budget {budget:,} resource units a rule set, "
+             "2 workers", "",
              f"Wall time of the whole run: {time.perf_counter() - t:.1f} s.", "",
              "| rule set | search | control states | facts | queries | total | "
              + " | ".join(PROPS) + " |", "|---" * (6 + len(PROPS)) + "|"]
