@@ -38,7 +38,7 @@ class Rules(RuleSet):
         "monotonic": "proved for every depth",
         "frozen-when-stopped": "vacuous below depth 2, proved for every depth",
         # tracks-wall-clock per chain: the clamp keeps up to eps per round trip (seed-anchored)
-        "tracks-wall-clock": "violated from depth 3",
+        "tracks-wall-clock": "violated from depth 4; proved to depth 1 below it",
         "guest-frequency": "proved for every depth",
         "vcpus-agree": "proved for every depth",
         "snapshot-frozen": "proved for every depth",
