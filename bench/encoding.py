@@ -83,10 +83,10 @@ def query(kind: str) -> z3.BoolRef:
 def domain_verdict(timeout: float) -> tuple[str, float]:
     """The same hop through the model itself (seed-corrected, one event deep, every event
     kind): the tool's own procedure, per check, exact first, then the linear abstraction."""
-    from model.registry import builtin
-    from proofs.bmc import check
-    from proofs.envelope import Envelope
-    from proofs.unroll import unroll
+    from tbcheck.model.registry import builtin
+    from tbcheck.proofs.bmc import check
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.proofs.unroll import unroll
 
     t = time.perf_counter()
     u = unroll(builtin("seed-corrected"), Envelope(depth=1, same_frequency=True))

@@ -1,4 +1,4 @@
-"""What the divisions' order facts (proofs/floors.py) do to the checks that stall a proof.
+"""What the divisions' order facts (tbcheck/proofs/floors.py) do to the checks that stall a proof.
 
 Each check of one step is asked on its own solver with a 3 s timeout, plain and with its order
 facts; and once more plain with every host frequency fixed at 512 MHz, which leaves only linear
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import z3
 
-from model.registry import builtin
-from proofs.envelope import Envelope
-from proofs.floors import with_order_facts
-from proofs.unroll import unroll
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.floors import with_order_facts
+from tbcheck.proofs.unroll import unroll
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = [("seed-corrected", "monotonic", 3), ("seed-corrected", "guest-frequency", 3),

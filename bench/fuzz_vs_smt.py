@@ -26,10 +26,10 @@ import z3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.registry import builtin  # noqa: E402
-from proofs.envelope import Envelope  # noqa: E402
-from proofs.fuzz import fuzz  # noqa: E402
-from proofs.unroll import unroll  # noqa: E402
+from tbcheck.model.registry import builtin  # noqa: E402
+from tbcheck.proofs.envelope import Envelope  # noqa: E402
+from tbcheck.proofs.fuzz import fuzz  # noqa: E402
+from tbcheck.proofs.unroll import unroll  # noqa: E402
 
 BUGS: list[tuple[str, str, str]] = [
     ("v1: stop, wait, migrate, cont", "qemu-ppc-v1", "frozen-when-stopped"),
@@ -67,7 +67,7 @@ def smt_check(name: str, prop: str, env: Envelope) -> SmtResult:
     u = unroll(builtin(name), env)
     unroll_s = time.perf_counter() - t0
     try:
-        from proofs import bmc
+        from tbcheck.proofs import bmc
     except ImportError:
         bmc = None  # type: ignore[assignment]
     if bmc is not None and hasattr(bmc, "check"):
@@ -142,7 +142,7 @@ def _f(x: float | None, fmt: str = ".2f") -> str:
 
 
 def _steps() -> int:
-    from proofs.fuzz.runner import PROFILES
+    from tbcheck.proofs.fuzz.runner import PROFILES
 
     return int(PROFILES["dev"]["stateful_step_count"])
 
@@ -190,7 +190,7 @@ def main() -> int:
             f"depth 1, 2, ... until sat). Load average at the start: {load:.1f} (other jobs on "
             f"the CPUs make every time longer).")
     rate = ["| rule set | examples/s | events/s |", "|---|---|---|"]
-    from model.registry import BUILTIN_MODULES
+    from tbcheck.model.registry import BUILTIN_MODULES
 
     for name in BUILTIN_MODULES:
         ex, ev = throughput(name, env, args.throughput)

@@ -22,10 +22,10 @@ SEEDS = range(5)
 
 
 def cell(name: str, prop: str, depth: int, runs: int) -> str:
-    from model.events import depth_of
-    from model.registry import builtin
-    from proofs.envelope import Envelope
-    from proofs.hunt import hunt
+    from tbcheck.model.events import depth_of
+    from tbcheck.model.registry import builtin
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.proofs.hunt import hunt
 
     found, seconds, events = [], [], []
     for seed in SEEDS:
@@ -43,8 +43,8 @@ def cell(name: str, prop: str, depth: int, runs: int) -> str:
 
 
 def main() -> None:
-    from model.registry import BUILTIN_MODULES, builtin
     from tbcheck.gate import declared_verdict
+    from tbcheck.model.registry import BUILTIN_MODULES, builtin
 
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     cells = [(n, p) for n in BUILTIN_MODULES for p, want in builtin(n).expected.items()

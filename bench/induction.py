@@ -20,10 +20,10 @@ PROPS = ["monotonic", "frozen-when-stopped", "tracks-wall-clock", "guest-frequen
 
 
 def one(name: str, budget: int) -> tuple[str, str]:
-    from model.registry import builtin
-    from proofs.envelope import Envelope
-    from proofs.induction import Inductor
     from tbcheck.gate import declared_verdict
+    from tbcheck.model.registry import builtin
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.proofs.induction import Inductor
 
     rules = builtin(name)
     ind = Inductor(rules, Envelope(), budget)
@@ -45,7 +45,7 @@ def one(name: str, budget: int) -> tuple[str, str]:
 
 
 def main() -> None:
-    from model.registry import BUILTIN_MODULES
+    from tbcheck.model.registry import BUILTIN_MODULES
 
     budget = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000_000  # resource units
     t = time.perf_counter()

@@ -11,7 +11,7 @@ try:
 except PackageNotFoundError:  # a checkout used without installing it
     __version__ = "0+unknown"
 
-from model.api import (
+from tbcheck.model.api import (
     FINISH_MIGRATE,
     INMIGRATE,
     KVM_HV_TB_OFFSET_ALIGN,
@@ -29,7 +29,7 @@ from model.api import (
     kvm_hv_tb_offset,
     refuse,
 )
-from model.domain import (
+from tbcheck.model.domain import (
     S64,
     S128,
     U32,

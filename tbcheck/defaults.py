@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from model.api import RuleSet
-from model.domain import U64, Int
-from model.world import HostParams, Params
-from properties.monitor import Tolerances
+from tbcheck.model.api import RuleSet
+from tbcheck.model.domain import U64, Int
+from tbcheck.model.world import HostParams, Params
+from tbcheck.properties.monitor import Tolerances
 
 NOMINAL_HZ = 512_000_000  # sPAPR's TB frequency
 REALTIME0 = 1_764_000_000 * 10**9  # a CLOCK_REALTIME of late 2025, ns

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from model.domain import Int
-from model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
 from tbcheck.errors import UsageError
+from tbcheck.model.domain import Int
+from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
 
 UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "min": 60 * 10**9, "h": 3600 * 10**9,
          "d": 86400 * 10**9}
@@ -88,8 +88,8 @@ def unparse(events: list[Any]) -> str:
 def _unparse_one(ev: Any) -> str:
     from dataclasses import fields
 
-    from model.domain import Num, value
-    from model.events import EVENT_TYPES
+    from tbcheck.model.domain import Num, value
+    from tbcheck.model.events import EVENT_TYPES
 
     if isinstance(ev, dict):
         cls = EVENT_TYPES[ev["event"]]

@@ -1,7 +1,7 @@
 """The gate: what each cell must say at the depth asked, and whether what it said passes.
 
 A built-in rule set declares each property's outcome at every depth (``RuleSet.expected``,
-documented in ``model/api.py``), in one of these forms:
+documented in ``tbcheck/model/api.py``), in one of these forms:
 
 - ``"violated from depth K"``: a counterexample exists at depth K, none at a smaller one;
   asked a depth below K the cell is proved (to the depth asked);

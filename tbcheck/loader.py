@@ -14,9 +14,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from model.api import RuleSet
-from model.registry import BUILTIN_MODULES, builtin
 from tbcheck.errors import UsageError
+from tbcheck.model.api import RuleSet
+from tbcheck.model.registry import BUILTIN_MODULES, builtin
 
 HOOK_ARITY = {"stop": 2, "cont": 1, "pre_save": 1, "post_load": 2, "setup": 1, "boot": 2,
               "read_tb": 2}
@@ -35,9 +35,9 @@ def check_declarations(cls: type[RuleSet], where: str) -> None:
     ``assume`` names properties and envelope settings."""
     from dataclasses import fields
 
-    from proofs.envelope import Envelope
-    from properties import property_names
     from tbcheck.gate import parse
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.properties import property_names
 
     names = property_names()
     for prop, text in dict(cls.expected).items():
@@ -105,12 +105,12 @@ def check_hooks(cls: type[RuleSet], path: str) -> None:
 
 def smoke(cls: type[RuleSet], path: str) -> None:
     """Run the rule set once through every event on both engines, to fail early and clearly."""
-    from model.concrete import run
-    from model.events import Cont, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop
-    from model.world import RuleError
-    from proofs.envelope import Envelope
-    from proofs.unroll import unroll
     from tbcheck.defaults import concrete_params, tolerances_for
+    from tbcheck.model.concrete import run
+    from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop
+    from tbcheck.model.world import RuleError
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.proofs.unroll import unroll
 
     s = 10**9
     params = concrete_params()
@@ -129,7 +129,7 @@ def smoke(cls: type[RuleSet], path: str) -> None:
 
 
 def _i(n: int):  # noqa: ANN202 - tiny helper
-    from model.domain import Int
+    from tbcheck.model.domain import Int
 
     return Int(n)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from model.concrete import Trace
-from model.domain import Num, value
-from model.events import Event, describe
-from model.world import Params
-from properties.monitor import Check
-from properties.predicates import ticks
+from tbcheck.model.concrete import Trace
+from tbcheck.model.domain import Num, value
+from tbcheck.model.events import Event, describe
+from tbcheck.model.world import Params
+from tbcheck.properties.monitor import Check
+from tbcheck.properties.predicates import ticks
 
 NS = 10**9
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from model.domain import value
-from proofs.bmc import Verdict
-from proofs.envelope import Envelope
 from tbcheck.eventspec import run_command
 from tbcheck.gate import FAIL, PARTIAL, PASS, depth_needed, due, judge, outcome, reached
+from tbcheck.model.domain import value
+from tbcheck.proofs.bmc import Verdict
+from tbcheck.proofs.envelope import Envelope
 from tbcheck.timeline import events_json, explain, params_line, render, rows
 from tbcheck.weakenings import tolerances, tolerances_line, weakenings
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from model.api import RuleSet
-from properties.monitor import Tolerances
+from tbcheck.model.api import RuleSet
+from tbcheck.properties.monitor import Tolerances
 
 FIELDS = ("eps_ns", "slack", "granularity")  # f_g is the guest's, not a tolerance
 
@@ -48,7 +48,7 @@ class _Idle(RuleSet):
         pass
 
     def pre_save(self, vm: Any) -> Any:
-        from model.api import Record
+        from tbcheck.model.api import Record
 
         return Record()
 
@@ -60,9 +60,9 @@ class _Idle(RuleSet):
 def tolerances_used() -> dict[str, frozenset[str]]:
     """For each property, the tolerance fields its checks read (from one concrete run through
     every event, each check credited with the fields read since the one before it)."""
-    from model.world import World
     from tbcheck.defaults import concrete_params
     from tbcheck.eventspec import parse
+    from tbcheck.model.world import World
 
     params = concrete_params()
     spy = _Spy(params.f_g, 10**6, 2, 1 << 24)

@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from properties.registry import PROPERTIES
+    from tbcheck.properties.registry import PROPERTIES
 
     for p in args.properties:
         if p not in PROPERTIES:
@@ -64,14 +64,14 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
-    from proofs.envelope import Envelope
-    from proofs.fuzz import fuzz, variants
-    from properties.registry import PROPERTIES
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.proofs.fuzz import fuzz, variants
+    from tbcheck.properties.registry import PROPERTIES
 
     chosen: list[tuple[str, Any]] = [(n, variants.builtin(n)) for n in args.variant]
     chosen += [(f"file:{Path(p).resolve()}", variants.load_file(p)) for p in args.variant_file]
     if not chosen:
-        from model.registry import BUILTIN_MODULES
+        from tbcheck.model.registry import BUILTIN_MODULES
 
         chosen = [(n, variants.builtin(n)) for n in BUILTIN_MODULES]
     env = Envelope(slots=("s1", "s2"), same_frequency=args.same_frequency,
@@ -114,7 +114,7 @@ def _result(ref: str, rules: Any, prop: str, env: Any, out: Any
             ) -> tuple[dict[str, Any], list[Any]]:
     """One JSON result and its timeline; a counterexample is replayed by the concrete engine
     on its own to confirm it."""
-    from proofs.fuzz import replay
+    from tbcheck.proofs.fuzz import replay
 
     declared = getattr(rules, "expected", {}).get(prop)
     res: dict[str, Any] = {
@@ -168,7 +168,7 @@ def _command(ref: str, env: Any, draw: Any, events: list[Any]) -> str:
 
 
 def _plain(x: Any) -> Any:
-    from model.domain import Bool, Num, value
+    from tbcheck.model.domain import Bool, Num, value
 
     if isinstance(x, (Num, Bool)):
         return value(x)
@@ -178,7 +178,7 @@ def _plain(x: Any) -> Any:
 
 
 def _print(res: dict[str, Any], rows: list[Any]) -> None:
-    from proofs.fuzz import replay
+    from tbcheck.proofs.fuzz import replay
 
     head = f"{res['variant']} / {res['property']}: "
     rate = f"{res['examples_per_s']:.0f} examples/s"

@@ -11,8 +11,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.registry import builtins
-    from properties import PROPERTIES
+    from tbcheck.model.registry import builtins
+    from tbcheck.properties import PROPERTIES
 
     variants = [{"name": c.name, "summary": c.summary, "source": c.source,
                  "offset_granularity": c.offset_granularity, "assume": c.assume,

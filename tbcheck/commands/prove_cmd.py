@@ -99,8 +99,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from proofs.envelope import Envelope
-    from properties import property_names
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.properties import property_names
     from tbcheck.verdicts import (
         gate,
         must_say,
@@ -180,7 +180,7 @@ def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.N
             depth: int, template: Template) -> list[dict[str, Any]]:
     """Every cell's records, in the order they are decided (progress on stderr); a cell whose
     worker died or hung is ``unknown``, and says so."""
-    from proofs.bmc import UNKNOWN, Verdict
+    from tbcheck.proofs.bmc import UNKNOWN, Verdict
     from tbcheck.verdicts import cell_text, gate
 
     results: list[dict[str, Any]] = []
@@ -206,7 +206,7 @@ def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.N
 
 
 def _builtin_names() -> list[str]:
-    from model.registry import BUILTIN_MODULES
+    from tbcheck.model.registry import BUILTIN_MODULES
 
     return list(BUILTIN_MODULES)
 
@@ -237,14 +237,14 @@ def _record(v: Any, kind: str, ref: str) -> dict[str, Any]:
 
 def _prepare(env: Any, group: tuple[str, str]) -> None:
     """In a worker, before any cell is forked: the rule set's unrollings (``bmc.prepare``)."""
-    from proofs.bmc import prepare
+    from tbcheck.proofs.bmc import prepare
 
     prepare(_load(*group), env, use_assumptions=group[0] == "builtin")
 
 
 def _search(group: tuple[str, str], env: Any, units: int) -> Any:
     """In a child of a worker: the rule set's invariant facts under ``env``."""
-    from proofs.induction import search
+    from tbcheck.proofs.induction import search
 
     return search(_load(*group), env, units)
 
@@ -259,7 +259,7 @@ def _prove_one(cell: tuple[str, str, list[str]], env: Any, units: int,
                random_runs: int = 0, induction_first: bool = False
                ) -> list[dict[str, Any]] | str:
     """In a cell's process, forked from its rule set's template: decide each property."""
-    from proofs.bmc import check_rules
+    from tbcheck.proofs.bmc import check_rules
 
     kind, ref, props = cell
     try:

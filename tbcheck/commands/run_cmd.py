@@ -68,8 +68,8 @@ def _per_host(args: argparse.Namespace, name: str, n: int, lo: int, hi: int
 def _params(args: argparse.Namespace, freqs: list[int], skews: list[int] | None,
             defaults: Any) -> Any:
     """The world's constants from the options, the defaults where none is given."""
-    from model.domain import U64, Int
-    from model.world import HostParams, Params
+    from tbcheck.model.domain import U64, Int
+    from tbcheck.model.world import HostParams, Params
 
     n = len(freqs)
     if skews is not None and len(skews) != n:
@@ -105,11 +105,11 @@ def _bits(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.concrete import NotEnabled
-    from model.concrete import run as run_events
     from tbcheck.defaults import concrete_params, tolerances_for
     from tbcheck.eventspec import parse
     from tbcheck.loader import load_builtin, load_rules_file
+    from tbcheck.model.concrete import NotEnabled
+    from tbcheck.model.concrete import run as run_events
     from tbcheck.timeline import events_json, explain, params_line, render, rows
 
     if bool(args.variant) == bool(args.variant_file):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model.domain import Bool, Int
-from properties import predicates as P
-from properties.registry import property_names
+from tbcheck.model.domain import Bool, Int
+from tbcheck.properties import predicates as P
+from tbcheck.properties.registry import property_names
 from tbcheck.validate.events_from_trace import Instant, Reading, Scenario, Step, TraceInfo
 from tbcheck.validate.timeline import Row, row_for
 

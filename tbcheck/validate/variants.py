@@ -3,8 +3,8 @@ through the shared loader, so a rule file is checked the same way by every comma
 
 from __future__ import annotations
 
-from model.api import RuleSet
 from tbcheck.loader import load_builtin, load_rules_file
+from tbcheck.model.api import RuleSet
 
 
 def builtin(name: str) -> type[RuleSet]:

@@ -10,7 +10,7 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.domain import (
+from tbcheck.model.domain import (
     S64,
     U64,
     Bool,

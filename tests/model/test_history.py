@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from model.concrete import Trace, run
-from model.domain import value
-from model.registry import builtin
 from tbcheck.defaults import NOMINAL_HZ, concrete_params, tolerances_for
 from tbcheck.eventspec import parse
+from tbcheck.model.concrete import Trace, run
+from tbcheck.model.domain import value
+from tbcheck.model.registry import builtin
 
 F = NOMINAL_HZ
 GRAN = 1 << 24  # KVM-HV's offset rounding, declared by the QEMU ppc rule sets

@@ -7,8 +7,8 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.domain import Int, fresh
-from model.intervals import name_range, ranged_name, term_interval
+from tbcheck.model.domain import Int, fresh
+from tbcheck.model.intervals import name_range, ranged_name, term_interval
 
 X, X_RANGE = fresh(Int, "iv_x", -50, 100)[0].v, (-50, 100)
 Y = fresh(Int, "iv_y", 0, 7)[0].v

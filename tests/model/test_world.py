@@ -9,15 +9,15 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.api import PAUSED, Record, RuleSet
-from model.domain import value, wrapping_add, wrapping_sub
-from model.registry import BUILTIN_MODULES, builtin
-from model.world import World
-from proofs.envelope import Envelope
-from proofs.fuzz import draws
-from proofs.fuzz.machine import tolerances
 from tbcheck.defaults import concrete_params, tolerances_for
 from tbcheck.eventspec import parse
+from tbcheck.model.api import PAUSED, Record, RuleSet
+from tbcheck.model.domain import value, wrapping_add, wrapping_sub
+from tbcheck.model.registry import BUILTIN_MODULES, builtin
+from tbcheck.model.world import World
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.fuzz import draws
+from tbcheck.proofs.fuzz.machine import tolerances
 
 ENV = Envelope(slots=("s1", "s2"))
 

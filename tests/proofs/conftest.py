@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.registry import builtin
-from proofs.budget import MEGA
-from proofs.envelope import Envelope
-from proofs.induction import Inductor
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.budget import MEGA
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.induction import Inductor
 
 INDUCTION_RULES = "seed-as-written"  # the cheapest built-in search, with proved and violated
 INDUCTION_BUDGET = 200 * MEGA  # generous: the tests judge what is found, not how fast

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from model.registry import builtin
-from proofs.envelope import Envelope
-from proofs.fuzz import fuzz
-from proofs.fuzz.minimize import Counterexample
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.fuzz import fuzz
+from tbcheck.proofs.fuzz.minimize import Counterexample
 
 ENV = Envelope(slots=("s1", "s2"))
 

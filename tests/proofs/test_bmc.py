@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import z3
 
-from model.registry import builtin
-from proofs import bmc
-from proofs.budget import ask
-from proofs.envelope import Envelope
-from proofs.induction import Outcome
-from proofs.terms import free_names
-from proofs.unroll import unroll
+from tbcheck.model.registry import builtin
+from tbcheck.proofs import bmc
+from tbcheck.proofs.budget import ask
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.induction import Outcome
+from tbcheck.proofs.terms import free_names
+from tbcheck.proofs.unroll import unroll
 
 
 def verdict(name: str, prop: str, units: int = bmc.CELL, **env: object) -> bmc.Verdict:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import z3
 
-from model.registry import builtin
-from proofs import bmc, cases
-from proofs.budget import MEGA, Budget
-from proofs.envelope import Envelope
-from proofs.terms import free_names
-from proofs.unroll import Unrolling, unroll
+from tbcheck.model.registry import builtin
+from tbcheck.proofs import bmc, cases
+from tbcheck.proofs.budget import MEGA, Budget
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.terms import free_names
+from tbcheck.proofs.unroll import Unrolling, unroll
 
 
 def _only_whole_cases(monkeypatch: pytest.MonkeyPatch, u: Unrolling, upto: int) -> list[int]:

@@ -12,12 +12,12 @@ from fuzz_findings import finding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.concrete import run as concrete_run
-from model.registry import BUILTIN_MODULES, builtin
-from proofs.envelope import Envelope
-from proofs.fuzz import draws
-from proofs.fuzz.machine import tolerances
-from proofs.fuzz.symbolic import symbolic_run, unroll_query, violation_query
+from tbcheck.model.concrete import run as concrete_run
+from tbcheck.model.registry import BUILTIN_MODULES, builtin
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.fuzz import draws
+from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs.fuzz.symbolic import symbolic_run, unroll_query, violation_query
 
 ENV = Envelope(slots=("s1", "s2"))
 SAME_F = replace(ENV, same_frequency=True)
@@ -60,8 +60,8 @@ def test_symbolic_evaluates_to_concrete(name: str, data: st.DataObject) -> None:
 def test_a_refused_migration_forks_and_the_right_branch_is_taken() -> None:
     """seed-corrected refuses a migration between frequencies: on symbols that is a fork, and
     substitution must pick the refused branch when the frequencies differ, the other when not."""
-    from model.domain import Int
-    from model.events import Migrate, Read, Run
+    from tbcheck.model.domain import Int
+    from tbcheck.model.events import Migrate, Read, Run
 
     events = [Run(Int(10**9)), Migrate(1, Int(5), Int(7), Int(11)), Read(0), Run(Int(3))]
     for f1 in (512_000_000, 500_000_000):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import z3
 
-from model.registry import builtin
-from proofs import bmc, floors
-from proofs.budget import MEGA, Budget
-from proofs.envelope import Envelope
-from proofs.query import on_own
-from proofs.terms import free_names
-from proofs.unroll import unroll
+from tbcheck.model.registry import builtin
+from tbcheck.proofs import bmc, floors
+from tbcheck.proofs.budget import MEGA, Budget
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.query import on_own
+from tbcheck.proofs.terms import free_names
+from tbcheck.proofs.unroll import unroll
 
 
 def test_divisions_are_the_floors_by_positive_numerals() -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from fuzz_findings import ENV, finding
 
-from model.concrete import run as concrete_run
-from model.events import Stop
-from model.registry import builtin
-from proofs.fuzz import fuzz
-from proofs.fuzz.machine import tolerances
-from proofs.fuzz.replay import event_from_json, event_to_json
 from tbcheck.cli import main
+from tbcheck.model.concrete import run as concrete_run
+from tbcheck.model.events import Stop
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.fuzz import fuzz
+from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs.fuzz.replay import event_from_json, event_to_json
 
 
 @pytest.mark.parametrize("name", ["qemu-ppc-v1", "qemu-ppc-v0"])
@@ -49,8 +49,8 @@ def test_v1_needs_a_migration_while_paused_but_v0_only_time() -> None:
     v0 = finding("qemu-ppc-v0", "frozen-when-stopped")
     assert paused(v0) and paused(v0) <= {"run", "migrate", "migrate-fail", "savevm"}
     # v1 does freeze a pause in which only time passes: the bug is not v0's
-    from model.domain import Int
-    from model.events import Cont, Run
+    from tbcheck.model.domain import Int
+    from tbcheck.model.events import Cont, Run
 
     trace = concrete_run(builtin("qemu-ppc-v1"), v1.draw.params(),
                          [Stop(), Run(Int(10**12)), Cont()],
@@ -140,7 +140,7 @@ def test_cli_text_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "qemu-tcg / tracks-wall-clock: violated" in out
     assert "true time (s)" in out and "TB expected" in out and "<-- violated" in out
-    assert "from model.concrete import run" in out
+    assert "from tbcheck.model.concrete import run" in out
 
 
 def test_exit_status_follows_the_declaration(tmp_path: Path,

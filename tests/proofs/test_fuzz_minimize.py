@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from model.registry import builtin
-from proofs.envelope import Envelope
-from proofs.fuzz.minimize import _numbers, _plainer, first_violation, simplify
-from proofs.hunt import hunt
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.fuzz.minimize import _numbers, _plainer, first_violation, simplify
+from tbcheck.proofs.hunt import hunt
 
 ENV = Envelope(depth=8)
 
@@ -30,8 +30,8 @@ def test_a_hunted_counterexample_has_plain_numbers() -> None:
 
 
 def test_simplify_lowers_a_raw_counterexample() -> None:
-    from proofs.fuzz.minimize import Counterexample
-    from proofs.samples import walks
+    from tbcheck.proofs.fuzz.minimize import Counterexample
+    from tbcheck.proofs.samples import walks
 
     rules = builtin("qemu-ppc-v1")
     for walk, _ in walks(rules, ENV, 200, ENV.depth, 0):

@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from model.registry import BUILTIN_MODULES, builtin
-from properties import property_names
 from tbcheck.cli import main
 from tbcheck.gate import FAIL, judge
+from tbcheck.model.registry import BUILTIN_MODULES, builtin
+from tbcheck.properties import property_names
 
 GATE = ["--depth", "4", "--jobs", "1", "--json"]  # as `make verify`, at the default budgets
 

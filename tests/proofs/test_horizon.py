@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from model.domain import Int
-from proofs.envelope import Envelope
-from proofs.horizon import NS_PER_YEAR, horizon
+from tbcheck.model.domain import Int
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.horizon import NS_PER_YEAR, horizon
 
 
 def test_default_envelope_reaches_years_and_stays_below_2_63() -> None:

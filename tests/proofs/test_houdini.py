@@ -8,14 +8,14 @@ from types import SimpleNamespace
 import pytest
 import z3
 
-from model.domain import Int, fresh
-from proofs import houdini
-from proofs.budget import MEGA, Budget
-from proofs.houdini import describe
-from proofs.induction import Inductor
-from proofs.quantities import Candidate
-from proofs.query import Query
-from proofs.samples import sample
+from tbcheck.model.domain import Int, fresh
+from tbcheck.proofs import houdini
+from tbcheck.proofs.budget import MEGA, Budget
+from tbcheck.proofs.houdini import describe
+from tbcheck.proofs.induction import Inductor
+from tbcheck.proofs.quantities import Candidate
+from tbcheck.proofs.query import Query
+from tbcheck.proofs.samples import sample
 
 
 def test_every_fact_holds_in_states_the_search_never_saw(inductor: Inductor) -> None:

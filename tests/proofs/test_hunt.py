@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from model.api import RuleSet
-from model.events import Run
-from model.registry import builtin
-from proofs import bmc
-from proofs.envelope import Envelope
-from proofs.fuzz.minimize import Counterexample, first_violation
-from proofs.hunt import RUNS, hunt
-from proofs.unroll import unroll
+from tbcheck.model.api import RuleSet
+from tbcheck.model.events import Run
+from tbcheck.model.registry import builtin
+from tbcheck.proofs import bmc
+from tbcheck.proofs import hunt as hunt_module
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.fuzz.minimize import Counterexample, first_violation
+from tbcheck.proofs.hunt import RUNS, hunt
+from tbcheck.proofs.unroll import unroll
 
 DEEP = Envelope(depth=8)
 
@@ -68,9 +69,8 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_violation_the_concrete_run_does_not_show_is_a_tool_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import proofs.hunt
 
-    monkeypatch.setattr(proofs.hunt, "first_violation", lambda *a: None)
+    monkeypatch.setattr(hunt_module, "first_violation", lambda *a: None)
     v = bmc.check(unroll(builtin("qemu-ppc-v1"), Envelope(depth=2)), "tracks-wall-clock", bmc.CELL,
                   random_runs=RUNS)
     assert v.verdict == bmc.TOOL_ERROR and "disagree" in v.reason

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from model.registry import builtin
-from proofs import bmc
-from proofs.budget import MEGA
-from proofs.envelope import Envelope
-from proofs.induction import Inductor
-from proofs.unroll import unroll
-from properties import property_names
 from tbcheck.gate import declared_verdict
+from tbcheck.model.registry import builtin
+from tbcheck.proofs import bmc
+from tbcheck.proofs.budget import MEGA
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.induction import Inductor
+from tbcheck.proofs.unroll import unroll
+from tbcheck.properties import property_names
 
 
 def test_vcpus_agree_is_proved_for_every_depth(inductor: Inductor) -> None:

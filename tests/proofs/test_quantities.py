@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from model.api import PAUSED
-from model.domain import Int
-from model.events import Run, Stop
-from model.registry import builtin
-from model.world import World
-from proofs.quantities import Candidate, candidates, named_leaves, prune, quantities
 from tbcheck.defaults import concrete_params, tolerances_for
+from tbcheck.model.api import PAUSED
+from tbcheck.model.domain import Int
+from tbcheck.model.events import Run, Stop
+from tbcheck.model.registry import builtin
+from tbcheck.model.world import World
+from tbcheck.proofs.quantities import Candidate, candidates, named_leaves, prune, quantities
 
 
 def world(name: str = "seed-corrected") -> World:

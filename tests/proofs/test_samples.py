@@ -3,10 +3,10 @@ route reaches the one asked for."""
 
 from __future__ import annotations
 
-from model.registry import builtin
-from proofs.envelope import Envelope
-from proofs.samples import random_draw, sample
-from proofs.unroll import alternatives
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.samples import random_draw, sample
+from tbcheck.proofs.unroll import alternatives
 
 
 def test_random_runs_reach_many_control_states_with_concrete_values() -> None:

@@ -3,7 +3,7 @@ exactly one place, written here as a user would, is found by ``tbcheck run`` (th
 engine) and by ``tbcheck prove`` (the solver) alike.
 
 Each test names the place in the model where a check could be skipped, merged or done once an
-instant (model/world.py), and puts the rule file's only violation there.
+instant (tbcheck/model/world.py), and puts the rule file's only violation there.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import z3
 
-from model.domain import U64, fresh, wrapping_add
-from model.intervals import tightened
-from model.registry import builtin
-from proofs.envelope import Envelope
-from proofs.unroll import Symbols, symbols, unroll
 from tbcheck.cli import main
 from tbcheck.loader import load_rules_file
+from tbcheck.model.domain import U64, fresh, wrapping_add
+from tbcheck.model.intervals import tightened
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.unroll import Symbols, symbols, unroll
 
 HEADER = """
 from tbcheck import (FINISH_MIGRATE, PAUSED, S64, U64, Record, RuleSet, refuse, wrapping_add,
@@ -233,7 +233,7 @@ def test_hooks_of_a_paused_guests_migration_owe_no_overflow(
 # source resumes (world._migrate forks on the refusal). Here that resume, and only it, jumps a
 # second ahead and computes outside uint64_t: the refused path's hooks and checks are found.
 REFUSED_RESUME = """
-from model.rulesets.seed_corrected import Rules as SeedCorrected
+from tbcheck.model.rulesets.seed_corrected import Rules as SeedCorrected
 
 
 class Rules(SeedCorrected):
@@ -271,7 +271,7 @@ def test_a_refused_migrations_resume_is_checked(prop: str, tmp_path: Path,
 # failed loadvm is still on the old branch, so monotonic sees the TB go back.
 REFUSED_LOADVM = """
 from tbcheck import INMIGRATE
-from model.rulesets.seed_corrected import Rules as SeedCorrected
+from tbcheck.model.rulesets.seed_corrected import Rules as SeedCorrected
 
 
 class Rules(SeedCorrected):

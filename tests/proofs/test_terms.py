@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import z3
 
-from proofs.terms import each_app, free_names
+from tbcheck.proofs.terms import each_app, free_names
 
 
 def test_a_shared_subterm_is_visited_once() -> None:

@@ -11,15 +11,15 @@ from dataclasses import replace
 
 import pytest
 
-from model.concrete import run as concrete_run
-from model.domain import Int
-from model.events import Migrate, Run
-from model.registry import builtin
-from proofs.envelope import Envelope
-from proofs.fuzz import draws
-from proofs.fuzz.machine import tolerances
-from proofs.fuzz.symbolic import symbolic_run
 from tbcheck.cli import main
+from tbcheck.model.concrete import run as concrete_run
+from tbcheck.model.domain import Int
+from tbcheck.model.events import Migrate, Run
+from tbcheck.model.registry import builtin
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.fuzz import draws
+from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs.fuzz.symbolic import symbolic_run
 
 F = 512_000_000
 EPS = 10**6  # host 1's realtime runs 1 ms ahead: the envelope's eps

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.domain import Int, value
-from model.events import Cont, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
 from tbcheck.errors import UsageError
 from tbcheck.eventspec import parse, run_command, unparse
+from tbcheck.model.domain import Int, value
+from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
 from tbcheck.timeline import events_json
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from model.registry import BUILTIN_MODULES, builtin
-from properties import property_names
 from tbcheck.gate import FAIL, PARTIAL, PASS, Declaration, due, judge, outcome, parse, reached
+from tbcheck.model.registry import BUILTIN_MODULES, builtin
+from tbcheck.properties import property_names
 
 
 @pytest.mark.parametrize("text", ["violated from depth 5", "proved to depth 3",

@@ -121,8 +121,8 @@ def test_the_rule_sets_with_more_cells_to_prove_go_first(capsys: pytest.CaptureF
 
 def _partial(cell: tuple[str, str, list[str]], **_: Any) -> list[dict[str, Any]]:
     """A worker whose every proof stops at depth 2 (as a slow cell's would)."""
-    from proofs.bmc import PROVED, Verdict
     from tbcheck.commands.prove_cmd import _record
+    from tbcheck.proofs.bmc import PROVED, Verdict
 
     kind, ref, props = cell
     return [_record(Verdict("seed-units-fixed-int64", p, PROVED, 2,

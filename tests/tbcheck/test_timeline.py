@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from model.domain import U64, Bool
-from properties.monitor import Check
 from tbcheck.cli import main
 from tbcheck.defaults import concrete_params
+from tbcheck.model.domain import U64, Bool
+from tbcheck.properties.monitor import Check
 from tbcheck.timeline import culprit, explain
 
 SECOND_GOES_BACK = '''

@@ -9,8 +9,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from model.registry import builtin
 from tbcheck.cli import main
+from tbcheck.model.registry import builtin
 from tbcheck.weakenings import tolerances_used, weakenings
 
 COARSE = '''

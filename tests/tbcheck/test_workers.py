@@ -202,7 +202,7 @@ def test_a_search_runs_once_a_run_and_every_cell_gets_its_one_answer(tmp_path: P
 
 
 def _cell_units(u: Any) -> int:
-    from proofs import bmc
+    from tbcheck.proofs import bmc
 
     return bmc.check(u, "monotonic", bmc.CELL).resources
 
@@ -211,9 +211,9 @@ def test_two_cells_forked_from_one_state_spend_exactly_the_same_units() -> None:
     """What a question costs z3 depends on the solver state it is asked in (a second
     unrolling in one process has other term ids); a cell forked from a fixed state pays
     the same whenever and wherever it runs."""
-    from model.registry import builtin
-    from proofs.envelope import Envelope
-    from proofs.unroll import unroll
+    from tbcheck.model.registry import builtin
+    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.proofs.unroll import unroll
 
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
     first = _in_child(lambda: _cell_units(u), lambda key: None)

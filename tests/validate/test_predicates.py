@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.domain import Int
-from properties import predicates as P
+from tbcheck.model.domain import Int
+from tbcheck.properties import predicates as P
 
 F = 512_000_000
 

@@ -172,7 +172,7 @@ def test_variant_file_running_while_paused_misses_by_the_pause(tmp_path: Path) -
 
 def tcg_copy(tmp_path: Path, expected: dict[str, str]) -> Path:
     path = tmp_path / "tcg_copy.py"
-    path.write_text("from model.rulesets.qemu_tcg import Rules as Tcg\n\n\n"
+    path.write_text("from tbcheck.model.rulesets.qemu_tcg import Rules as Tcg\n\n\n"
                     "class Rules(Tcg):\n    name = 'tcg-copy'\n"
                     f"    expected = {expected!r}\n")
     return path
@@ -328,7 +328,7 @@ def _drifting_two_hops(tmp_path: Path, drift: int, width_ns: int) -> tuple[Path,
 def test_drift_within_each_hop_adds_up_over_the_chain(tmp_path: Path) -> None:
     """tracks-wall-clock per chain: a TB that gains one hop's whole allowance for the reads'
     windows at each of two running migrations passes every single hop and fails the chain."""
-    from properties import predicates as P
+    from tbcheck.properties import predicates as P
     from tbcheck.validate.judge import SLACK
 
     width = 1000

@@ -1,0 +1,173 @@
+"""The hook API a rule set implements, and the view of the world its hooks get.
+
+A rule set is a subclass of ``RuleSet``; QEMU calls its hooks at the same points as QEMU's own
+code: the VM run-state change handler (``stop``/``cont``), the migration section's ``pre_save``
+(which returns the stream ``Record``) and ``post_load`` (which consumes it). A snapshot
+(``savevm``/``loadvm``) goes through ``pre_save``/``post_load`` as in QEMU. Everything the rule
+keeps between hooks lives on ``self``: numbers (``U64``, ``S64`` ...) are data the solver may
+choose; plain Python values (bools, strings) are control, which both engines know exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from tbcheck.model.domain import S64, U64, Bool, Num, align_up, wrapping_add, wrapping_sub
+
+# QEMU's run states (qapi/run-state.json) that the model's events pass through.
+RUNNING = "running"
+PAUSED = "paused"
+SAVE_VM = "save-vm"
+RESTORE_VM = "restore-vm"
+FINISH_MIGRATE = "finish-migrate"
+INMIGRATE = "inmigrate"
+POSTMIGRATE = "postmigrate"
+RUN_STATES = (RUNNING, PAUSED, SAVE_VM, RESTORE_VM, FINISH_MIGRATE, INMIGRATE, POSTMIGRATE)
+
+
+class Host:
+    """What QEMU on one host can read: its counter, its clocks, its counter's frequency."""
+
+    def __init__(self, index: int, freq: Num, counter0: Num, skew: Num, mono0: Num,
+                 scaling_bits: int | None, now: Any) -> None:
+        self.index = index
+        self._freq, self._counter0, self._skew, self._mono0 = freq, counter0, skew, mono0
+        self.scaling_bits = scaling_bits
+        self._now = now  # callable giving true time (Int ns)
+
+    @property
+    def tb_freq(self) -> U64:
+        """The host counter's frequency in Hz (QEMU: ``tb_env->tb_freq``, from the host)."""
+        return self._freq.convert(U64)  # type: ignore[return-value]
+
+    @property
+    def has_scaling(self) -> bool:
+        return self.scaling_bits is not None
+
+    def tb(self) -> U64:
+        """The host counter now: ``cpu_get_host_ticks()``, ``c_h + floor(f_h * t / 1e9)``."""
+        ticks = (self._freq * self._now()) / 10**9  # exact integers; the counter wraps mod 2**64
+        return wrapping_add(self._counter0.convert(U64), ticks.convert(U64))  # type: ignore
+
+    def realtime_ns(self) -> S64:
+        """CLOCK_REALTIME in ns (QEMU's ``qemu_clock_get_ns(QEMU_CLOCK_HOST)``), an ``int64_t``."""
+        return (self._now() + self._skew).convert(S64)  # type: ignore[return-value]
+
+    def monotonic_ns(self) -> S64:
+        """CLOCK_MONOTONIC in ns: runs at true rate from an offset no other host shares."""
+        return (self._now() + self._mono0).convert(S64)  # type: ignore[return-value]
+
+
+@dataclass
+class Cpu:
+    """One vCPU's timebase registers: the guest reads ``H + tb_offset`` (or the scaled form)."""
+
+    tb_offset: Num = field(default_factory=lambda: U64(0))
+    ratio: Num | None = None  # scaling ratio, fixed point with the host's scaling_bits
+
+
+class VM:
+    """The QEMU process a hook runs in: the host, the vCPUs, the current run state."""
+
+    def __init__(self, host: Host, cpus: list[Cpu], state: str) -> None:
+        self.host, self.cpus, self.state = host, cpus, state
+
+    def set_all_offsets(self, off: Num) -> None:
+        """Give every vCPU the same ``tb_offset`` (QEMU's CPU_FOREACH loop)."""
+        for c in self.cpus:
+            c.tb_offset = off.convert(U64)
+
+
+KVM_HV_TB_OFFSET_ALIGN = 1 << 24
+
+
+def kvm_hv_tb_offset(off: Num) -> U64:
+    """What KVM-HV makes of a TB offset QEMU sets: ``ALIGN(off, 1UL << 24)`` (Linux
+    arch/powerpc/kvm/book3s_hv.c, KVM_REG_PPC_TB_OFFSET). QEMU reads the rounded value back
+    (target/ppc/kvm.c, kvm_arch_get_registers), so the model keeps only the rounded one."""
+    return align_up(off.convert(U64), KVM_HV_TB_OFFSET_ALIGN)  # type: ignore[return-value]
+
+
+class Record:
+    """The migration stream record: named fields, each a number or a plain Python value."""
+
+    def __init__(self, **fields: Any) -> None:
+        for k, v in fields.items():
+            setattr(self, k, v)
+
+    def fields(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    def __repr__(self) -> str:
+        return "Record(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+
+
+@dataclass
+class Refusal:
+    """What ``post_load`` returns to fail the incoming migration when ``when`` holds.
+
+    The source keeps (or resumes) running, as QEMU does when the destination fails to load.
+    """
+
+    when: Bool
+    reason: str
+
+
+def refuse(when: Bool | bool, reason: str) -> Refusal:
+    return Refusal(when if isinstance(when, Bool) else Bool(bool(when)), reason)
+
+
+class RuleSet:
+    """Base class of every rule set. Required hooks: ``stop``, ``cont``, ``pre_save``,
+    ``post_load``. Optional: ``setup`` (any new QEMU process), ``boot`` (first start only),
+    ``read_tb`` (how the guest's TB is computed, for rule sets that derive it otherwise)."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    #: KVM-HV rounds a TB offset up to a multiple of 2**24: declare it to have the properties
+    #: that compare TB values accept that much.
+    offset_granularity: ClassVar[int] = 0
+    #: a built-in rule set's outcome of each property at every depth, measured at the default
+    #: budgets; ``tbcheck prove`` derives from it what is due at the depth asked:
+    #: ``"violated from depth K"`` (a counterexample of K events, none shorter: asked less than
+    #: K the cell is proved), ``"proved to depth K"`` (the proof reaches depth K whatever more
+    #: is asked: ``proved@K`` beyond it) or ``"proved for every depth"``. A user's file is held
+    #: to "proved to the depth asked" whatever it declares here.
+    expected: ClassVar[dict[str, str]] = {}
+    #: assumptions a built-in's declared outcome needs, as envelope settings:
+    #: {property: {"eps_ns": 0}}; each weakens the verdict and is shown beside it
+    assume: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    REQUIRED_HOOKS: ClassVar[tuple[str, ...]] = ("stop", "cont", "pre_save", "post_load")
+
+    def setup(self, vm: VM) -> None:
+        """A new QEMU process for this VM starts (boot or incoming migration)."""
+
+    def boot(self, vm: VM, tb0: U64) -> None:
+        """The guest boots with its TB at ``tb0``: by default every offset is ``tb0 - H``."""
+        vm.set_all_offsets(wrapping_sub(tb0, vm.host.tb()))
+
+    def read_tb(self, vm: VM, cpu: Cpu) -> U64:
+        """The TB the guest reads on ``cpu``: ``H + tb_offset``, or the scaled form
+        ``((H * ratio) >> bits) + tb_offset`` when the rule set gave the vCPU a ratio."""
+        h = vm.host.tb()
+        if cpu.ratio is not None and vm.host.scaling_bits is not None:
+            from tbcheck.model.domain import U128
+
+            scaled = (h.convert(U128) * cpu.ratio.convert(U128)) >> vm.host.scaling_bits
+            h = scaled.convert(U64)  # type: ignore[assignment]
+        return wrapping_add(h, cpu.tb_offset)  # type: ignore[return-value]
+
+    def stop(self, vm: VM, state: str) -> None:
+        raise NotImplementedError
+
+    def cont(self, vm: VM) -> None:
+        raise NotImplementedError
+
+    def pre_save(self, vm: VM) -> Record:
+        raise NotImplementedError
+
+    def post_load(self, vm: VM, record: Record) -> Refusal | None:
+        raise NotImplementedError

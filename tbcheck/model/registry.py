@@ -1,0 +1,28 @@
+"""The built-in rule sets by name, in the order docs/properties.md's table lists them."""
+
+from __future__ import annotations
+
+import importlib
+
+from tbcheck.model.api import RuleSet
+
+BUILTIN_MODULES: dict[str, str] = {
+    "seed-as-written": "tbcheck.model.rulesets.seed_as_written",
+    "seed-units-fixed": "tbcheck.model.rulesets.seed_units_fixed",
+    "seed-corrected": "tbcheck.model.rulesets.seed_corrected",
+    "seed-anchored": "tbcheck.model.rulesets.seed_anchored",
+    "qemu-ppc-v0": "tbcheck.model.rulesets.qemu_ppc_v0",
+    "qemu-ppc-v1": "tbcheck.model.rulesets.qemu_ppc_v1",
+    "qemu-ppc-v2": "tbcheck.model.rulesets.qemu_ppc_v2",
+    "qemu-ppc-v3": "tbcheck.model.rulesets.qemu_ppc_v3",
+    "qemu-ppc-v4": "tbcheck.model.rulesets.qemu_ppc_v4",
+    "qemu-tcg": "tbcheck.model.rulesets.qemu_tcg",
+}
+
+
+def builtin(name: str) -> type[RuleSet]:
+    return importlib.import_module(BUILTIN_MODULES[name]).Rules
+
+
+def builtins() -> dict[str, type[RuleSet]]:
+    return {name: builtin(name) for name in BUILTIN_MODULES}
