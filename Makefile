@@ -17,6 +17,7 @@ verify: $(STAMP)
 	$(BIN)/tbcheck prove --depth 4
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -117,14 +117,10 @@ def run_command(params: dict[str, Any], events: list[Any], variant: str | None =
     def ints(key: str) -> str:
         return ",".join(str(h[key]) for h in params["hosts"])
 
-    hosts = params["hosts"]
     cmd = ["tbcheck", "run"]
     cmd += ["--variant", variant] if variant else ["--variant-file", str(variant_file)]
     cmd += ["--freq", ints("freq_hz"), "--counter0", ints("counter0"),
             "--realtime0", ints("realtime0_ns"), "--mono0", ints("monotonic0_ns")]
-    if any(h.get("scaling_bits") is not None for h in hosts):
-        cmd += ["--scaling-bits", ",".join("-" if h.get("scaling_bits") is None
-                                           else str(h["scaling_bits"]) for h in hosts)]
     cmd += ["--tb0", str(params["tb0"]), "--vcpus", str(params["ncpus"]),
             "--eps", str(eps_ns), "--slack", str(slack), unparse(events)]
     return shlex.join(cmd)

@@ -106,9 +106,9 @@ def check_hooks(cls: type[RuleSet], path: str) -> None:
 def smoke(cls: type[RuleSet], path: str) -> None:
     """Run the rule set once through every event on both engines, to fail early and clearly."""
     from tbcheck.defaults import concrete_params, tolerances_for
-    from tbcheck.model.concrete import run
     from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop
     from tbcheck.model.world import RuleError
+    from tbcheck.proofs.concrete import run
     from tbcheck.proofs.envelope import Envelope
     from tbcheck.proofs.unroll import unroll
 

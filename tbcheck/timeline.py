@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tbcheck.model.concrete import Trace
 from tbcheck.model.domain import Num, value
 from tbcheck.model.events import Event, describe
 from tbcheck.model.world import Params
+from tbcheck.proofs.concrete import Trace
 from tbcheck.properties.monitor import Check
 from tbcheck.properties.predicates import ticks
 

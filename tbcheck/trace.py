@@ -192,11 +192,6 @@ class TraceWriter:
         self.write("footer", status=status, rt_ns=rt, mono_ns=mono, **fields)
         self._fh.close()
 
-    def abandon(self) -> None:
-        """Close without a footer (the file will then read as truncated, which it is)."""
-        if not self._fh.closed:
-            self._fh.close()
-
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     try:

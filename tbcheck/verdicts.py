@@ -18,8 +18,7 @@ from tbcheck.weakenings import tolerances, tolerances_line, weakenings
 
 def params_json(params: Any) -> dict[str, Any]:
     return {"hosts": [{"freq_hz": value(h.freq), "counter0": value(h.counter0),
-                       "realtime0_ns": value(h.skew), "monotonic0_ns": value(h.mono0),
-                       "scaling_bits": h.scaling_bits}
+                       "realtime0_ns": value(h.skew), "monotonic0_ns": value(h.mono0)}
                       for h in params.hosts],
             "tb0": value(params.tb0), "ncpus": params.ncpus}
 

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from tbcheck.model.api import RuleSet
-from tbcheck.properties.monitor import Tolerances
+from tbcheck.properties.monitor import Monitor, Tolerances
 
 FIELDS = ("eps_ns", "slack", "granularity")  # f_g is the guest's, not a tolerance
 
@@ -78,7 +78,7 @@ def tolerances_used() -> dict[str, frozenset[str]]:
                 inner(check)
             return credit
 
-    world = Recording(_Idle, params, spy)
+    world = Recording(_Idle, params, Monitor(spy))
     path = world.boot()
     for ev in parse("run(1s) stop run(1s) migrate(1, 1ms, 2ms, 3ms) cont run(1s) "
                     "migrate(2, 1ms, 2ms, 3ms) run(1s) migrate-fail(1ms, 2ms) savevm(s1, 5ms) "

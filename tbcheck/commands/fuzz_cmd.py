@@ -64,16 +64,17 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.proofs.envelope import Envelope
-    from tbcheck.proofs.fuzz import fuzz, variants
+    from tbcheck.proofs.fuzz import fuzz
     from tbcheck.properties.registry import PROPERTIES
 
-    chosen: list[tuple[str, Any]] = [(n, variants.builtin(n)) for n in args.variant]
-    chosen += [(f"file:{Path(p).resolve()}", variants.load_file(p)) for p in args.variant_file]
+    chosen: list[tuple[str, Any]] = [(n, load_builtin(n)) for n in args.variant]
+    chosen += [(f"file:{Path(p).resolve()}", load_rules_file(p)) for p in args.variant_file]
     if not chosen:
         from tbcheck.model.registry import BUILTIN_MODULES
 
-        chosen = [(n, variants.builtin(n)) for n in BUILTIN_MODULES]
+        chosen = [(n, load_builtin(n)) for n in BUILTIN_MODULES]
     env = Envelope(slots=("s1", "s2"), same_frequency=args.same_frequency,
                    **({"eps_ns": args.eps_ns} if args.eps_ns is not None else {}))
     env.validate()

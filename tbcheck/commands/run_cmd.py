@@ -24,8 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="each host's TB counter at true time 0 (default 10**12 * (h + 1))")
     p.add_argument("--mono0", default=None, metavar="NS,...",
                    help="each host's monotonic clock at true time 0 (default 10**13 * (h + 1))")
-    p.add_argument("--scaling-bits", default=None, metavar="BITS,...",
-                   help="each host's counter-scaling fraction bits, or - where it has none")
     p.add_argument("--tb0", type=int, default=0, help="the guest's TB at boot")
     p.add_argument("--vcpus", type=int, default=2, help="vCPUs (default 2)")
     p.add_argument("--eps", type=int, default=10**6, metavar="NS",
@@ -84,32 +82,19 @@ def _params(args: argparse.Namespace, freqs: list[int], skews: list[int] | None,
     base = defaults(freqs, skews, counters, tb0=args.tb0, ncpus=args.vcpus)
     realtime = _per_host(args, "realtime0", n, -2**63, 2**63)
     mono = _per_host(args, "mono0", n, -2**63, 2**63)
-    bits = None if args.scaling_bits is None else [
-        None if x.strip() == "-" else _bits(x) for x in args.scaling_bits.split(",")]
-    if bits is not None and len(bits) != n:
-        raise UsageError(f"--scaling-bits needs one value per host (as many as --freq: {n})")
     hosts = [HostParams(h.freq, h.counter0, Int(realtime[i]) if realtime else h.skew,
-                        Int(mono[i]) if mono else h.mono0, bits[i] if bits else None)
+                        Int(mono[i]) if mono else h.mono0)
              for i, h in enumerate(base.hosts)]
     return Params(hosts, U64(args.tb0), args.vcpus)
 
-
-def _bits(text: str) -> int:
-    try:
-        b = int(text)
-    except ValueError:
-        raise UsageError(f"--scaling-bits: {text!r} is neither a number nor -") from None
-    if not 0 <= b <= 63:
-        raise UsageError("--scaling-bits: between 0 and 63")
-    return b
 
 
 def run(args: argparse.Namespace) -> int:
     from tbcheck.defaults import concrete_params, tolerances_for
     from tbcheck.eventspec import parse
     from tbcheck.loader import load_builtin, load_rules_file
-    from tbcheck.model.concrete import NotEnabled
-    from tbcheck.model.concrete import run as run_events
+    from tbcheck.proofs.concrete import NotEnabled
+    from tbcheck.proofs.concrete import run as run_events
     from tbcheck.timeline import events_json, explain, params_line, render, rows
 
     if bool(args.variant) == bool(args.variant_file):

@@ -23,27 +23,21 @@ RESTORE_VM = "restore-vm"
 FINISH_MIGRATE = "finish-migrate"
 INMIGRATE = "inmigrate"
 POSTMIGRATE = "postmigrate"
-RUN_STATES = (RUNNING, PAUSED, SAVE_VM, RESTORE_VM, FINISH_MIGRATE, INMIGRATE, POSTMIGRATE)
 
 
 class Host:
     """What QEMU on one host can read: its counter, its clocks, its counter's frequency."""
 
     def __init__(self, index: int, freq: Num, counter0: Num, skew: Num, mono0: Num,
-                 scaling_bits: int | None, now: Any) -> None:
+                 now: Any) -> None:
         self.index = index
         self._freq, self._counter0, self._skew, self._mono0 = freq, counter0, skew, mono0
-        self.scaling_bits = scaling_bits
         self._now = now  # callable giving true time (Int ns)
 
     @property
     def tb_freq(self) -> U64:
         """The host counter's frequency in Hz (QEMU: ``tb_env->tb_freq``, from the host)."""
         return self._freq.convert(U64)  # type: ignore[return-value]
-
-    @property
-    def has_scaling(self) -> bool:
-        return self.scaling_bits is not None
 
     def tb(self) -> U64:
         """The host counter now: ``cpu_get_host_ticks()``, ``c_h + floor(f_h * t / 1e9)``."""
@@ -61,10 +55,9 @@ class Host:
 
 @dataclass
 class Cpu:
-    """One vCPU's timebase registers: the guest reads ``H + tb_offset`` (or the scaled form)."""
+    """One vCPU's timebase register: the guest reads ``H + tb_offset``."""
 
     tb_offset: Num = field(default_factory=lambda: U64(0))
-    ratio: Num | None = None  # scaling ratio, fixed point with the host's scaling_bits
 
 
 class VM:
@@ -150,15 +143,8 @@ class RuleSet:
         vm.set_all_offsets(wrapping_sub(tb0, vm.host.tb()))
 
     def read_tb(self, vm: VM, cpu: Cpu) -> U64:
-        """The TB the guest reads on ``cpu``: ``H + tb_offset``, or the scaled form
-        ``((H * ratio) >> bits) + tb_offset`` when the rule set gave the vCPU a ratio."""
-        h = vm.host.tb()
-        if cpu.ratio is not None and vm.host.scaling_bits is not None:
-            from tbcheck.model.domain import U128
-
-            scaled = (h.convert(U128) * cpu.ratio.convert(U128)) >> vm.host.scaling_bits
-            h = scaled.convert(U64)  # type: ignore[assignment]
-        return wrapping_add(h, cpu.tb_offset)  # type: ignore[return-value]
+        """The TB the guest reads on ``cpu``: ``H + tb_offset`` (QEMU's ``cpu_ppc_get_tb``)."""
+        return wrapping_add(vm.host.tb(), cpu.tb_offset)  # type: ignore[return-value]
 
     def stop(self, vm: VM, state: str) -> None:
         raise NotImplementedError

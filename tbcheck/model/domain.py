@@ -249,7 +249,7 @@ def _wrap(v: Raw, lo: int, hi: int, tmin: int, bits: int) -> tuple[Raw, int, int
     return _add(_zmod(_sub(v, tmin), m), tmin), tmin, tmax
 
 
-def _cdiv(a: Raw, b: Raw, alo: int, blo: int, bhi: int) -> Raw:
+def _cdiv(a: Raw, b: Raw, alo: int, blo: int) -> Raw:
     """C division (truncation toward zero). z3's integer division is Euclidean, Python's floors."""
     if not is_sym(a) and not is_sym(b):
         if b == 0:
@@ -499,7 +499,7 @@ class Num:
             return _divide(t, a, b)
         if op == "%":
             _divide(t, a, b)  # for its reports: by zero, INT64_MIN / -1
-            exact = _cdiv(a.v, b.v, a.lo, b.lo, b.hi)  # the unwrapped quotient: |r| < |b|
+            exact = _cdiv(a.v, b.v, a.lo, b.lo)  # the unwrapped quotient: |r| < |b|
             return t.make(_sub(a.v, _mul(exact, b.v)), *_rem_bounds(a, b), None)
         raise AssertionError(op)
 
@@ -602,7 +602,7 @@ def _divide(t: type[Num], a: Num, b: Num) -> Num:
     if b.lo <= 0 <= b.hi and (b.symbolic or b.v == 0):
         cond = (b.v == 0) if b.symbolic else True
         OBLIGATIONS.report(f"{a.CTYPE} / by zero", cond)
-    q = _cdiv(a.v, b.v, a.lo, b.lo, b.hi)
+    q = _cdiv(a.v, b.v, a.lo, b.lo)
     # bounds of a truncating quotient: |q| <= |a| / min|b|
     bmin = 1 if b.lo <= 0 <= b.hi else min(abs(b.lo), abs(b.hi))
     amax = max(abs(a.lo), abs(a.hi))

@@ -9,7 +9,7 @@ notifies nobody; the destination starts by itself only when the source was runni
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from tbcheck.model.api import (
@@ -38,21 +38,19 @@ from tbcheck.model.events import (
     SaveVM,
     Stop,
 )
+from tbcheck.model.observer import Emit, GhostView, Observer
 from tbcheck.model.structure import clone
-from tbcheck.properties import monitor as M
-from tbcheck.properties.monitor import Check, Ghost, Tolerances
 
 
 @dataclass
 class HostParams:
     """One host's constants: counter frequency (Hz), counter at t=0, realtime skew (ns: the
-    realtime clock reads ``t + skew``), monotonic clock offset, scaling fraction bits or None."""
+    realtime clock reads ``t + skew``), monotonic clock offset."""
 
     freq: Num
     counter0: Num
     skew: Num
     mono0: Num
-    scaling_bits: int | None = None
 
 
 @dataclass
@@ -88,7 +86,7 @@ class Snap:
 class WorldState:
     t: Num
     vm: Proc
-    ghost: Ghost
+    ghost: GhostView
     snapshots: dict[str, Snap] = field(default_factory=dict)
 
 
@@ -110,7 +108,7 @@ class Observation:
 class Path:
     ws: WorldState
     cond: Bool
-    checks: list[tuple[int, Check]] = field(default_factory=list)
+    checks: list[tuple[int, Any]] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     step: int = 0
     note: str = ""
@@ -128,16 +126,15 @@ class RuleError(Exception):
 
 
 class World:
-    def __init__(self, rules_cls: type[RuleSet], params: Params, tol: Tolerances,
+    def __init__(self, rules_cls: type[RuleSet], params: Params, monitor: Observer,
                  record_observations: bool = True) -> None:
-        self.rules_cls, self.params, self.tol = rules_cls, params, tol
+        self.rules_cls, self.params, self.monitor = rules_cls, params, monitor
         self.record_observations = record_observations
 
     # ------------------------------------------------------------------ plumbing
     def _vm(self, path: Path, proc: Proc) -> VM:
         hp = self.params.hosts[proc.host]
-        host = Host(proc.host, hp.freq, hp.counter0, hp.skew, hp.mono0, hp.scaling_bits,
-                    lambda: path.ws.t)
+        host = Host(proc.host, hp.freq, hp.counter0, hp.skew, hp.mono0, lambda: path.ws.t)
         return VM(host, proc.cpus, proc.state)
 
     def _hook(self, path: Path, proc: Proc, name: str, *args: Any) -> Any:
@@ -147,7 +144,7 @@ class World:
                 result = getattr(proc.rules, name)(vm, *args)
             except SymbolicBranch as exc:
                 raise RuleError(f"{name}: {exc}") from None
-        M.on_obligations(obs, name, self._emit(path))
+        self.monitor.on_obligations(obs, name, self._emit(path))
         if name == "pre_save" and not isinstance(result, Record):
             raise RuleError(f"pre_save returned {type(result).__name__}, expected a Record")
         if name == "post_load" and result is not None and not isinstance(result, Refusal):
@@ -157,13 +154,8 @@ class World:
             raise RuleError(f"{name} returned {type(result).__name__}, expected None")
         return result
 
-    def _emit(self, path: Path) -> M.Emit:
+    def _emit(self, path: Path) -> Emit:
         return lambda c: path.checks.append((path.step, c))
-
-    def _naming_cpu(self, path: Path, cpu: int) -> M.Emit:
-        """``_emit``, with the vCPU the check is about first in its values."""
-        return lambda c: path.checks.append(
-            (path.step, replace(c, values={"vcpu": cpu, **c.values})))
 
     def _read(self, path: Path, event: str) -> list[Num]:
         """The guest reads every vCPU at this instant."""
@@ -178,7 +170,7 @@ class World:
                     raise RuleError(f"read_tb: {exc}") from None
             # the TB's own arithmetic is the rule set's too, on every vCPU: each vCPU's read has
             # its own offset, so its own operations (one check a vCPU, naming it)
-            M.on_obligations(obs, f"read_tb of vCPU {i}", self._naming_cpu(path, i))
+            self.monitor.on_obligations(obs, f"read_tb of vCPU {i}", self._emit(path), vcpu=i)
             if not isinstance(tb, Num):
                 raise RuleError(f"read_tb returned {type(tb).__name__}, expected U64")
             tb = tb.convert(U64)
@@ -186,7 +178,7 @@ class World:
             if self.record_observations:
                 path.observations.append(Observation(path.step, event, ws.t, ws.vm.host,
                                                      ws.vm.state, i, tb, ws.ghost.guest_ns))
-        M.on_reads(ws.ghost, ws.t, tbs, self.tol, self._emit(path))
+        self.monitor.on_reads(ws.ghost, ws.t, tbs, self._emit(path))
         return tbs
 
     def _pass(self, path: Path, d: Num, guest_sees: bool) -> None:
@@ -199,18 +191,18 @@ class World:
         with collect_obligations() as obs:  # a rule set's constructor computes too
             rules = self.rules_cls()
         if obs:  # (it sees no symbol: the same on both engines)
-            M.on_obligations(obs, "the rule set's constructor", self._emit(path))
+            self.monitor.on_obligations(obs, "the rule set's constructor", self._emit(path))
         proc = Proc(host, rules, [Cpu() for _ in range(self.params.ncpus)], state)
         self._hook(path, proc, "setup")
         return proc
 
     # ------------------------------------------------------------------ boot
     def boot(self) -> Path:
-        ws = WorldState(Int(0), None, Ghost())  # type: ignore[arg-type]
+        ws = WorldState(Int(0), None, self.monitor.ghost())  # type: ignore[arg-type]
         path = Path(ws, Bool(True))
         ws.vm = self._new_proc(path, 0, RUNNING)
         self._hook(path, ws.vm, "boot", self.params.tb0.convert(U64))
-        M.on_chain_start(ws.ghost, ws.t, self._read(path, "boot"))
+        self.monitor.on_chain_start(ws.ghost, ws.t, self._read(path, "boot"))
         return path
 
     # ------------------------------------------------------------------ events
@@ -246,7 +238,7 @@ class World:
         self._pass(path, ev.d, True)
         after = self._read(path, "run")
         away = Bool(ws.vm.host != 0) & (ev.d.convert(Int) > 0)
-        M.on_run(t0, before, ws.t, after, self.tol, away, self._emit(path))
+        self.monitor.on_run(t0, before, ws.t, after, away, self._emit(path))
 
     def _read_event(self, path: Path, ev: Read) -> None:
         self._read(path, "read")
@@ -255,14 +247,14 @@ class World:
         tbs = self._read(path, "stop")
         path.ws.vm.state = PAUSED
         self._hook(path, path.ws.vm, "stop", PAUSED)
-        M.on_explicit_stop(path.ws.ghost, tbs)
+        self.monitor.on_explicit_stop(path.ws.ghost, tbs)
 
     def _cont(self, path: Path, ev: Cont) -> None:
         path.ws.vm.state = RUNNING
         self._hook(path, path.ws.vm, "cont")
         tbs = self._read(path, "cont")
-        M.on_explicit_cont(path.ws.ghost, tbs, self.tol, self._emit(path))
-        M.on_chain_start(path.ws.ghost, path.ws.t, tbs)
+        self.monitor.on_explicit_cont(path.ws.ghost, tbs, self._emit(path))
+        self.monitor.on_chain_start(path.ws.ghost, path.ws.t, tbs)
 
     def _implicit_stop(self, path: Path, state: str, event: str) -> tuple[Num, list[Num]] | None:
         """QEMU's ``vm_stop(state)``: notifies the rule only if the guest was running."""
@@ -272,7 +264,7 @@ class World:
                 ws.vm.state = state  # paused source: runstate_set only, nobody is notified
             return None
         t0, tbs = ws.t, self._read(path, event)
-        M.on_implicit_stop(ws.ghost, state == FINISH_MIGRATE)
+        self.monitor.on_implicit_stop(ws.ghost, state == FINISH_MIGRATE)
         ws.vm.state = state
         self._hook(path, ws.vm, "stop", state)
         return t0, tbs
@@ -281,7 +273,7 @@ class World:
         path.ws.vm.state = RUNNING
         self._hook(path, path.ws.vm, "cont")
         tbs = self._read(path, event)
-        M.on_implicit_resume(path.ws.ghost, path.ws.t, tbs)
+        self.monitor.on_implicit_resume(path.ws.ghost, path.ws.t, tbs)
         return tbs
 
     def _migrate(self, path: Path, ev: Migrate) -> list[Path]:
@@ -337,7 +329,7 @@ class World:
         ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns)
         if stopped is not None:
             after = self._resume(path, "savevm")
-            M.on_snapshot_resume(stopped[1], after, self.tol, "resume after savevm",
+            self.monitor.on_snapshot_resume(stopped[1], after, "resume after savevm",
                                  self._emit(path))
 
     def _loadvm(self, path: Path, ev: LoadVM) -> list[Path]:
@@ -356,11 +348,11 @@ class World:
                 return paths
             paths.append(refused)
         ws = path.ws
-        M.on_branch_restart(ws.ghost)
+        self.monitor.on_branch_restart(ws.ghost)
         ws.ghost.guest_ns = snap.guest_ns
         if not was_running:
             ws.ghost.pause_ref, ws.ghost.pause_kind = list(snap.ref), "snapshot-frozen"
             return paths
         after = self._resume(path, "loadvm")
-        M.on_snapshot_resume(snap.ref, after, self.tol, "resume after loadvm", self._emit(path))
+        self.monitor.on_snapshot_resume(snap.ref, after, "resume after loadvm", self._emit(path))
         return paths

@@ -20,19 +20,19 @@ from typing import Any
 import z3
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.concrete import Trace, run
 from tbcheck.model.domain import U64, Int, Num
 from tbcheck.model.events import Event, Run, depth_of
 from tbcheck.model.world import HostParams, Params
+from tbcheck.proofs import counterexample as shrunk
 from tbcheck.proofs.budget import MEGA, Budget, ask, spent_so_far
 from tbcheck.proofs.cases import by_cases
-from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.concrete import Trace, run
+from tbcheck.proofs.envelope import Envelope, tolerances
 from tbcheck.proofs.floors import with_order_facts
-from tbcheck.proofs.fuzz import minimize
 from tbcheck.proofs.hunt import Disagreement, Found, hunt
 from tbcheck.proofs.induction import SEARCH, Facts, Inductor
 from tbcheck.proofs.query import scoped
-from tbcheck.proofs.unroll import Unrolling, symbols, tolerances, unroll
+from tbcheck.proofs.unroll import Unrolling, symbols, unroll
 
 # Budgets, in z3's resource units (``proofs.budget``)
 # (z3 spends about 0.3M units a second on this project's nonlinear questions here, and from
@@ -90,7 +90,7 @@ def decode(u: Unrolling, model: z3.ModelRef, upto: int) -> tuple[Params, list[Ev
     """The concrete parameters and the first ``upto`` steps' events of a solver model."""
     sp = u.sym.params
     hosts = [HostParams(Int(_num(model, h.freq)), U64(_num(model, h.counter0)),
-                        Int(_num(model, h.skew)), Int(_num(model, h.mono0)), h.scaling_bits)
+                        Int(_num(model, h.skew)), Int(_num(model, h.mono0)))
              for h in sp.hosts]
     params = Params(hosts, U64(_num(model, sp.tb0)), sp.ncpus)
     events: list[Event] = []
@@ -145,7 +145,7 @@ def _fuzzed(rules: type[RuleSet], env: Envelope, v: Verdict, examples: int) -> V
 
 
 def _concrete(rules: type[RuleSet], env: Envelope, v: Verdict,
-              cx: minimize.Counterexample | None, how: str) -> Verdict | None:
+              cx: shrunk.Counterexample | None, how: str) -> Verdict | None:
     """``v`` violated by ``cx``, a violation found on the concrete engine ("random" or
     "fuzz"), if it fits in the depth and replays like a solver's; None otherwise."""
     if cx is None or depth_of(cx.events) > env.depth:

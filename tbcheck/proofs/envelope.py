@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tbcheck.properties.monitor import Tolerances
+
+if TYPE_CHECKING:
+    from tbcheck.model.api import RuleSet
+    from tbcheck.model.world import Params
 
 NS_PER_S = 10**9
 
@@ -58,3 +64,9 @@ class Envelope:
         out.append("same TB frequency on all hosts" if self.same_frequency
                    else "host TB frequencies may differ")
         return out
+
+
+def tolerances(rules: type[RuleSet], env: Envelope, params: Params) -> Tolerances:
+    """How both engines judge a rule set within ``env``: the envelope's eps and slack, the
+    rule set's declared offset granularity, the boot host's frequency."""
+    return Tolerances(params.f_g, env.eps_ns, env.slack_ticks, rules.offset_granularity)

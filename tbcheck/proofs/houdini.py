@@ -22,13 +22,13 @@ from tbcheck.model.domain import Bool, Int, fresh
 from tbcheck.model.structure import clone, key, rebuild
 from tbcheck.model.world import Path, World, WorldState
 from tbcheck.proofs.budget import MEGA, Budget
-from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.envelope import Envelope, tolerances
 from tbcheck.proofs.horizon import Horizon
 from tbcheck.proofs.quantities import Candidate, Values, candidates, named_leaves, prune, quantities
 from tbcheck.proofs.query import Query
 from tbcheck.proofs.samples import sample
-from tbcheck.proofs.unroll import Symbols, alternatives, as_z3, symbols, take, tolerances
-from tbcheck.properties.monitor import Check
+from tbcheck.proofs.unroll import Symbols, alternatives, as_z3, symbols, take
+from tbcheck.properties.monitor import Check, Monitor
 
 GUIDED_RUNS = 20  # concrete runs along the route to a control state random runs missed
 SAMPLE_DEPTH = 8  # events a sieving run goes at least: the invariant is for every depth, and
@@ -98,7 +98,7 @@ class _Builder:
     def __init__(self, rules: type[RuleSet], env: Envelope, hz: Horizon) -> None:
         self.rules, self.env, self.hz = rules, env, hz
         self.sym = symbols(replace(env, depth=1), prefix="i_")
-        self.world = World(rules, self.sym.params, tolerances(rules, env, self.sym.params),
+        self.world = World(rules, self.sym.params, Monitor(tolerances(rules, env, self.sym.params)),
                            record_observations=False)
         self.alts = alternatives(env)
         self.generic: dict[Any, Generic] = {}

@@ -14,8 +14,8 @@ from __future__ import annotations
 from tbcheck.model.api import RuleSet
 from tbcheck.model.domain import value
 from tbcheck.model.events import depth_of
+from tbcheck.proofs.counterexample import Counterexample, first_violation, minimize
 from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.minimize import Counterexample, first_violation, minimize
 from tbcheck.proofs.samples import walks
 
 RUNS = 200  # default budget: seeds 0-4 find every built-in bug they find within 191 runs

@@ -20,10 +20,11 @@ from tbcheck.model.domain import Int, value
 from tbcheck.model.events import Event, Run
 from tbcheck.model.structure import key
 from tbcheck.model.world import Path, World
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.draws import HostDraw, ParamDraw
+from tbcheck.proofs.draws import HostDraw, ParamDraw
+from tbcheck.proofs.envelope import Envelope, tolerances
 from tbcheck.proofs.quantities import Values, quantities
-from tbcheck.proofs.unroll import StepVars, alternatives, take, tolerances
+from tbcheck.proofs.unroll import StepVars, alternatives, take
+from tbcheck.properties.monitor import Monitor
 
 PER_KEY = 24  # samples kept for each control key
 
@@ -74,7 +75,8 @@ def walks(rules: type[RuleSet], env: Envelope, runs: int, depth: int, seed: int,
     for _ in range(runs):
         draw = random_draw(env, rng)
         params = draw.params()
-        world = World(rules, params, tolerances(rules, env, params), record_observations=False)
+        world = World(rules, params, Monitor(tolerances(rules, env, params)),
+                      record_observations=False)
         w = Walk(draw, world, world.boot())
         yield w, 0
         for n in range(1, (depth if route is None else len(route)) + 1):

@@ -22,8 +22,8 @@ from tbcheck.model.domain import U64, Bool, Int, Num, fresh, z3_and, z3_not
 from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop
 from tbcheck.model.structure import clone, key, merge
 from tbcheck.model.world import HostParams, Params, Path, World, WorldState
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.properties.monitor import Check, Tolerances
+from tbcheck.proofs.envelope import Envelope, tolerances
+from tbcheck.properties.monitor import Check, Monitor
 
 Alternative = tuple[Any, ...]  # ("run",), ("migrate", dst), ("savevm", slot) ...
 
@@ -112,10 +112,6 @@ def symbols(env: Envelope, prefix: str = "") -> Symbols:
     return Symbols(params, steps, cons)
 
 
-def tolerances(rules: type[RuleSet], env: Envelope, params: Params) -> Tolerances:
-    return Tolerances(params.f_g, env.eps_ns, env.slack_ticks, rules.offset_granularity)
-
-
 @dataclass
 class Site:
     """A property check as the solver sees it."""
@@ -169,7 +165,7 @@ def take(world: World, path: Path, sv: StepVars, alt: Alternative) -> list[Path]
 def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
     t0 = time.perf_counter()
     sym = symbols(env)
-    world = World(rules, sym.params, tolerances(rules, env, sym.params),
+    world = World(rules, sym.params, Monitor(tolerances(rules, env, sym.params)),
                   record_observations=False)
     alts = alternatives(env)
     u = Unrolling(rules, env, sym, alts)

@@ -163,9 +163,56 @@ def on_branch_restart(g: Ghost) -> None:
     _end_chain(g)
 
 
-def on_obligations(obligations: list[Obligation], hook: str, emit: Emit) -> None:
-    """no-overflow: every checked operation in a hook stayed within its C type."""
+def on_obligations(obligations: list[Obligation], hook: str, emit: Emit,
+                   vcpu: int | None = None) -> None:
+    """no-overflow: every checked operation in a hook stayed within its C type; ``vcpu`` names
+    the vCPU whose read it was, first among the check's values."""
     ok = all_([~Bool(ob.cond) for ob in obligations])
     concrete = [ob.what for ob in obligations if ob.cond is True]
+    values: dict[str, Any] = {} if vcpu is None else {"vcpu": vcpu}
     emit(Check("no-overflow", ok, f"arithmetic of {hook}",
-               {"overflowed": concrete} if concrete else {}))
+               {**values, "overflowed": concrete} if concrete else values))
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """The properties as the world's observer (``tbcheck.model.observer.Observer``), judged
+    with one set of tolerances."""
+
+    tol: Tolerances
+
+    def ghost(self) -> Ghost:
+        return Ghost()
+
+    def on_obligations(self, obligations: list[Obligation], hook: str, emit: Emit,
+                       vcpu: int | None = None) -> None:
+        on_obligations(obligations, hook, emit, vcpu)
+
+    def on_reads(self, g: Ghost, t: Num, tbs: list[Num], emit: Emit) -> None:
+        on_reads(g, t, tbs, self.tol, emit)
+
+    def on_chain_start(self, g: Ghost, t: Num, tbs: list[Num]) -> None:
+        on_chain_start(g, t, tbs)
+
+    def on_run(self, t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], situation: Bool,
+               emit: Emit) -> None:
+        on_run(t_a, tbs_a, t_b, tbs_b, self.tol, situation, emit)
+
+    def on_explicit_stop(self, g: Ghost, tbs: list[Num]) -> None:
+        on_explicit_stop(g, tbs)
+
+    def on_explicit_cont(self, g: Ghost, tbs: list[Num], emit: Emit) -> None:
+        on_explicit_cont(g, tbs, self.tol, emit)
+
+    def on_implicit_stop(self, g: Ghost, migrating: bool) -> None:
+        on_implicit_stop(g, migrating)
+
+    def on_implicit_resume(self, g: Ghost, t: Num, tbs: list[Num]) -> None:
+        on_implicit_resume(g, t, tbs)
+
+    def on_snapshot_resume(self, ref: list[Num], tbs: list[Num], what: str,
+                           emit: Emit) -> None:
+        on_snapshot_resume(ref, tbs, self.tol, what, emit)
+
+    def on_branch_restart(self, g: Ghost) -> None:
+        on_branch_restart(g)

@@ -40,11 +40,6 @@ def inside(actual: Num | int, allowed: Range) -> Bool:
     return a >= lo if hi is None else (a >= lo) & (a <= hi)
 
 
-def within(actual: Num, expected: Num | int, below: Num | int, above: Num | int) -> Bool:
-    """``expected - below <= actual <= expected + above``, in exact integers."""
-    return inside(actual, within_range(expected, below, above))
-
-
 def never_decreases_range(prev: Num | int, err: Num | int = 0) -> Range:
     return as_int(prev) - as_int(err), None
 

@@ -134,9 +134,3 @@ class Session:
     async def cont(self, vm: Vm) -> None:
         _, win = await vm.command("cont")
         self.mark("cont", vm, win)
-
-    async def expect_state(self, vm: Vm, *states: str) -> str:
-        state = await vm.runstate()
-        if state not in states:
-            raise RecordError(f"{vm.name}: run state {state!r}, expected {' or '.join(states)}")
-        return state

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.concrete import NotEnabled, run
 from tbcheck.model.domain import U64, Int
 from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
 from tbcheck.model.world import HostParams, Params, RuleError
+from tbcheck.proofs.concrete import NotEnabled, run
 from tbcheck.properties.monitor import Tolerances
 from tbcheck.validate.events_from_trace import Reading, Scenario, Step, TraceInfo
 from tbcheck.validate.fit import Constraint, solve

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tbcheck.defaults import NOMINAL_HZ, concrete_params, tolerances_for
 from tbcheck.eventspec import parse
-from tbcheck.model.concrete import Trace, run
 from tbcheck.model.domain import value
 from tbcheck.model.registry import builtin
+from tbcheck.proofs.concrete import Trace, run
 
 F = NOMINAL_HZ
 GRAN = 1 << 24  # KVM-HV's offset rounding, declared by the QEMU ppc rule sets

@@ -15,9 +15,9 @@ from tbcheck.model.api import PAUSED, Record, RuleSet
 from tbcheck.model.domain import value, wrapping_add, wrapping_sub
 from tbcheck.model.registry import BUILTIN_MODULES, builtin
 from tbcheck.model.world import World
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz import draws
-from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs import draws
+from tbcheck.proofs.envelope import Envelope, tolerances
+from tbcheck.properties.monitor import Monitor
 
 ENV = Envelope(slots=("s1", "s2"))
 
@@ -49,7 +49,7 @@ class _OffByCpu(RuleSet):
 
 def test_every_vcpus_read_owes_its_own_no_overflow_check() -> None:
     params = concrete_params(ncpus=3)
-    world = World(_OffByCpu, params, tolerances_for(_OffByCpu, params))
+    world = World(_OffByCpu, params, Monitor(tolerances_for(_OffByCpu, params)))
     path = world.boot()
     reads = [c for _, c in path.checks if c.prop == "no-overflow" and "read_tb" in c.what]
     assert [c.values["vcpu"] for c in reads] == [0, 1, 2]  # one check a vCPU, naming it
@@ -66,7 +66,7 @@ def test_a_paused_guest_always_has_the_tb_its_pause_stands_for(name: str,
     leaves a guest paused without one (the explicit stop's, or a loaded snapshot's)."""
     rules = builtin(name)
     draw = data.draw(draws.params(ENV))
-    world = World(rules, draw.params(), tolerances(rules, ENV, draw))
+    world = World(rules, draw.params(), Monitor(tolerances(rules, ENV, draw.params())))
     path = world.boot()
     for ev in data.draw(draws.events(ENV, 12)):
         if not world.enabled(path.ws, ev):
@@ -81,7 +81,7 @@ def test_a_paused_savevm_and_loadvm_compare_with_the_pause() -> None:
     """A snapshot of a paused guest stands for the TB at the pause (not the last read)."""
     rules = builtin("seed-corrected")
     params = concrete_params()
-    world = World(rules, params, tolerances_for(rules, params))
+    world = World(rules, params, Monitor(tolerances_for(rules, params)))
     path = world.boot()
     for ev in parse("run(1s) stop run(5s) savevm(s1) run(5s) cont run(1s) stop loadvm(s1)"):
         (path,) = [p for p in world.step(path, ev) if value(p.cond)]

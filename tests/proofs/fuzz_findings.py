@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cache
 
 from tbcheck.model.registry import builtin
+from tbcheck.proofs.counterexample import Counterexample
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.fuzz import fuzz
-from tbcheck.proofs.fuzz.minimize import Counterexample
 
 ENV = Envelope(slots=("s1", "s2"))
 

@@ -12,11 +12,10 @@ from fuzz_findings import finding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tbcheck.model.concrete import run as concrete_run
 from tbcheck.model.registry import BUILTIN_MODULES, builtin
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz import draws
-from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs import draws
+from tbcheck.proofs.concrete import run as concrete_run
+from tbcheck.proofs.envelope import Envelope, tolerances
 from tbcheck.proofs.fuzz.symbolic import symbolic_run, unroll_query, violation_query
 
 ENV = Envelope(slots=("s1", "s2"))
@@ -26,7 +25,7 @@ SAME_F = replace(ENV, same_frequency=True)
 def _agree(name: str, env: Envelope, draw: draws.ParamDraw, events: list) -> int:
     """Compare the engines on one example; return how many checks were compared."""
     rules = builtin(name)
-    conc = concrete_run(rules, draw.params(), events, tolerances(rules, env, draw),
+    conc = concrete_run(rules, draw.params(), events, tolerances(rules, env, draw.params()),
                         strict=False)
     sym = symbolic_run(rules, env, draw, conc.events)
     for p in sym.dropped:  # a path on which a later event could not happen is not taken

@@ -11,11 +11,11 @@ import pytest
 from fuzz_findings import ENV, finding
 
 from tbcheck.cli import main
-from tbcheck.model.concrete import run as concrete_run
 from tbcheck.model.events import Stop
 from tbcheck.model.registry import builtin
+from tbcheck.proofs.concrete import run as concrete_run
+from tbcheck.proofs.envelope import tolerances
 from tbcheck.proofs.fuzz import fuzz
-from tbcheck.proofs.fuzz.machine import tolerances
 from tbcheck.proofs.fuzz.replay import event_from_json, event_to_json
 
 
@@ -31,7 +31,7 @@ def test_finds_the_frozen_when_stopped_bug_and_shrinks_it(name: str) -> None:
     assert v.step == len(v.events)
     assert all(h.freq == v.draw.hosts[0].freq for h in v.draw.hosts)  # shrunk to one frequency
     trace = concrete_run(builtin(name), v.draw.params(), v.events,
-                         tolerances(builtin(name), ENV, v.draw))
+                         tolerances(builtin(name), ENV, v.draw.params()))
     assert [s for s, _ in trace.violations("frozen-when-stopped")] == [v.step]
 
 
@@ -54,7 +54,7 @@ def test_v1_needs_a_migration_while_paused_but_v0_only_time() -> None:
 
     trace = concrete_run(builtin("qemu-ppc-v1"), v1.draw.params(),
                          [Stop(), Run(Int(10**12)), Cont()],
-                         tolerances(builtin("qemu-ppc-v1"), ENV, v1.draw))
+                         tolerances(builtin("qemu-ppc-v1"), ENV, v1.draw.params()))
     assert not trace.violations("frozen-when-stopped")
 
 
@@ -140,7 +140,7 @@ def test_cli_text_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "qemu-tcg / tracks-wall-clock: violated" in out
     assert "true time (s)" in out and "TB expected" in out and "<-- violated" in out
-    assert "from tbcheck.model.concrete import run" in out
+    assert "from tbcheck.proofs.concrete import run" in out
 
 
 def test_exit_status_follows_the_declaration(tmp_path: Path,

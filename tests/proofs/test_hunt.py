@@ -10,8 +10,8 @@ from tbcheck.model.events import Run
 from tbcheck.model.registry import builtin
 from tbcheck.proofs import bmc
 from tbcheck.proofs import hunt as hunt_module
+from tbcheck.proofs.counterexample import Counterexample, first_violation
 from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.minimize import Counterexample, first_violation
 from tbcheck.proofs.hunt import RUNS, hunt
 from tbcheck.proofs.unroll import unroll
 

@@ -11,12 +11,14 @@ from tbcheck.model.events import Run, Stop
 from tbcheck.model.registry import builtin
 from tbcheck.model.world import World
 from tbcheck.proofs.quantities import Candidate, candidates, named_leaves, prune, quantities
+from tbcheck.properties.monitor import Monitor
 
 
 def world(name: str = "seed-corrected") -> World:
     rules = builtin(name)
     params = concrete_params()
-    return World(rules, params, tolerances_for(rules, params), record_observations=False)
+    return World(rules, params, Monitor(tolerances_for(rules, params)),
+                 record_observations=False)
 
 
 def test_leaves_are_named_by_their_path() -> None:

@@ -12,13 +12,12 @@ from dataclasses import replace
 import pytest
 
 from tbcheck.cli import main
-from tbcheck.model.concrete import run as concrete_run
 from tbcheck.model.domain import Int
 from tbcheck.model.events import Migrate, Run
 from tbcheck.model.registry import builtin
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz import draws
-from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs import draws
+from tbcheck.proofs.concrete import run as concrete_run
+from tbcheck.proofs.envelope import Envelope, tolerances
 from tbcheck.proofs.fuzz.symbolic import symbolic_run
 
 F = 512_000_000
@@ -47,7 +46,7 @@ def round_trips() -> tuple[draws.ParamDraw, list]:
 def tracks_failures(name: str) -> list:
     draw, events = round_trips()
     rules = builtin(name)
-    trace = concrete_run(rules, draw.params(), events, tolerances(rules, ENV, draw))
+    trace = concrete_run(rules, draw.params(), events, tolerances(rules, ENV, draw.params()))
     return [c for _, c in trace.checks if c.prop == "tracks-wall-clock" and not bool(c.ok)]
 
 
@@ -64,7 +63,8 @@ def test_every_single_hop_of_the_clamp_is_within_eps() -> None:
     """What the old per-hop check saw: no hop moves the TB by more than eps against true time."""
     draw, events = round_trips()
     rules = builtin("seed-corrected")
-    obs = concrete_run(rules, draw.params(), events, tolerances(rules, ENV, draw)).observations
+    params = draw.params()
+    obs = concrete_run(rules, params, events, tolerances(rules, ENV, params)).observations
     cpu0 = [(int(o.t), int(o.tb)) for o in obs if o.cpu == 0]
     for (t0, a), (t1, b) in zip(cpu0, cpu0[1:], strict=False):
         assert abs((b - a) - (t1 - t0) * F // 10**9) <= EPS * F // 10**9 + 2
@@ -78,7 +78,7 @@ def test_the_anchored_scheme_does_not_drift() -> None:
 def test_the_symbolic_engine_agrees_on_the_round_trips(name: str) -> None:
     draw, events = round_trips()
     rules = builtin(name)
-    conc = concrete_run(rules, draw.params(), events, tolerances(rules, ENV, draw))
+    conc = concrete_run(rules, draw.params(), events, tolerances(rules, ENV, draw.params()))
     sym = symbolic_run(rules, ENV, draw, conc.events)
     checks = sym.taken().checks
     assert len(checks) == len(conc.checks)

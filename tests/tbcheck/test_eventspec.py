@@ -29,13 +29,13 @@ def test_unparse_is_read_back_by_parse() -> None:
 
 def test_the_run_command_names_every_constant() -> None:
     params = {"hosts": [{"freq_hz": 10**6, "counter0": 5, "realtime0_ns": 7,
-                         "monotonic0_ns": 9, "scaling_bits": None},
+                         "monotonic0_ns": 9},
                         {"freq_hz": 2 * 10**6, "counter0": 6, "realtime0_ns": 8,
-                         "monotonic0_ns": 10, "scaling_bits": 48}],
+                         "monotonic0_ns": 10}],
               "tb0": 3, "ncpus": 4}
     cmd = run_command(params, EVENTS[:2], variant_file="my rules.py", eps_ns=0, slack=5)
     assert cmd.startswith("tbcheck run --variant-file 'my rules.py' --freq 1000000,2000000 ")
-    for part in ("--counter0 5,6", "--realtime0 7,8", "--mono0 9,10", "--scaling-bits -,48",
+    for part in ("--counter0 5,6", "--realtime0 7,8", "--mono0 9,10",
                  "--tb0 3", "--vcpus 4", "--eps 0", "--slack 5", "'run(1000000000) stop'"):
         assert part in cmd
 

@@ -38,8 +38,7 @@ def test_the_constants_reach_the_world_exactly(capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize("args", [["--counter0", "1,2"], ["--mono0", "x,1,2"],
                                   ["--skew", "0,0,0", "--realtime0", "0,0,0"],
-                                  ["--counter0", f"0,0,{2**64}"], ["--vcpus", "0"],
-                                  ["--scaling-bits", "1,2"], ["--scaling-bits", "99,-,-"]])
+                                  ["--counter0", f"0,0,{2**64}"], ["--vcpus", "0"]])
 def test_bad_constants_are_one_line_errors(args: list[str],
                                            capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["run", "--variant", "seed-corrected", *args, "run(1s)"])

@@ -343,7 +343,7 @@ def test_drift_within_each_hop_adds_up_over_the_chain(tmp_path: Path) -> None:
     assert sorted(set(bumps)) == [0, drift, 2 * drift]  # two running hops, one chain
     # hop by hop (the old reading) each step is within the tolerance, with rounding to spare
     for a, b in zip(bumps, bumps[1:], strict=False):
-        assert bool(P.within(P.Int(b + 1), a, drift + SLACK, drift + SLACK))
+        assert bool(P.inside(P.Int(b + 1), P.within_range(a, drift + SLACK, drift + SLACK)))
     _, doc = validate_json(str(bad_trace))
     tracks = result(doc, "tracks-wall-clock")
     assert tracks["verdict"] == "violated" and tracks["situations"] == 1 and tracks["failed"] == 1

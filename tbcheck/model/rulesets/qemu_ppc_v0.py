@@ -26,7 +26,7 @@ class Rules(RuleSet):
     source = "QEMU hw/ppc/ppc.c timebase_pre_save/timebase_post_load, about 2014 (pre-42043e4f1241)"
     offset_granularity = 1 << 24
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "proved for every depth",
         "frozen-when-stopped": "vacuous below depth 2, violated from depth 2",

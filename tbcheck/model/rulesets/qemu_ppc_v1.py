@@ -16,7 +16,7 @@ class Rules(RuleSet):
     source = "QEMU 42043e4f1241 spapr: clock should count only if vm is running (2017)"
     offset_granularity = 1 << 24
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "violated from depth 4",
         "frozen-when-stopped": "vacuous below depth 2, violated from depth 3",

@@ -16,7 +16,7 @@ class Rules(V1):
     summary = "v1, but pre_save does not re-read the TB of a guest stopped in state PAUSED"
     source = "QEMU d14f33976282 migration: Do not re-read the clock on pre_save ... (2019)"
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "violated from depth 4",
         "frozen-when-stopped": "vacuous below depth 2, violated from depth 4",

@@ -15,7 +15,7 @@ class Rules(V2):
     summary = "v2, and savevm (state SAVE_VM) counts as paused"
     source = "QEMU 711dfb2423a8 hw/ppc: Do not re-read the clock on pre_save if doing savevm (2020)"
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "violated from depth 4",
         "frozen-when-stopped": "vacuous below depth 2, violated from depth 4",

@@ -16,7 +16,7 @@ class Rules(V3):
     source = "QEMU 9db680f8fd48 target/ppc: Fix timebase reset with record-replay (2023)"
     replay_mode = False  # REPLAY_MODE_NONE
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "violated from depth 4",
         "frozen-when-stopped": "vacuous below depth 2, violated from depth 4",

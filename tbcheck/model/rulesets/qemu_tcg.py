@@ -16,7 +16,7 @@ class Rules(RuleSet):
     summary = "TB from QEMU's virtual clock, which stops with the VM and is migrated"
     source = "QEMU 7.2 TCG: cpu_ppc_get_tb, cpu_enable_ticks/cpu_disable_ticks, vmstate 'timer'"
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "proved to depth 3",
         "frozen-when-stopped": "vacuous below depth 2, proved to depth 5",

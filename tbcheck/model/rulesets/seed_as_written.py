@@ -20,7 +20,7 @@ class Rules(RuleSet):
     summary = "the seed mail's scheme, formulas literally (migrationTime / recvHostTBFreq)"
     source = "seed mail: Mark Cave-Ayland, reply to David Gibson on qemu-ppc, 27 July 2018"
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "violated from depth 1",
         "frozen-when-stopped": "vacuous below depth 2, proved for every depth",

@@ -33,7 +33,7 @@ class Rules(RuleSet):
     summary = "units fixed, clamp at 0, stoppedGuestTB read at stop, frequency checked"
     source = "seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), corrected"
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "proved for every depth",
         "frozen-when-stopped": "vacuous below depth 2, proved for every depth",

@@ -3,7 +3,7 @@ ticks as ``migrationTime * recvHostTBFreq / 1e9`` (the mail divides ns by Hz). N
 changed: no clamp of a negative migration time, the destination's frequency, no stoppedGuestTB.
 
 The product is taken in 128 bits (``(__int128)migrationTime * freq``), as QEMU's muldiv64 does;
-in plain int64_t it would overflow from about 0.92 s at 10 GHz (try it: README, "Your own rules").
+in plain int64_t it would overflow from about 0.92 s at 10 GHz (README, "Writing a rule set").
 Source: seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), scenario 2.
 """
 
@@ -18,7 +18,7 @@ class Rules(AsWritten):
     # the mail's assumptions i and ii: same TB frequency, synchronised clocks
     assume = {"tracks-wall-clock": {"same_frequency": True, "eps_ns": 0}}
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
-    # the default budgets (the forms: tbcheck/gate.py); README, "The verdicts", says why
+    # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
         "monotonic": "violated from depth 1",
         "frozen-when-stopped": "vacuous below depth 2, proved for every depth",

@@ -4,7 +4,7 @@
 it; ``replay`` turns a counterexample into a timeline, JSON and a runnable reproduction.
 """
 
-from tbcheck.proofs.fuzz.draws import ParamDraw
+from tbcheck.proofs.draws import ParamDraw
 from tbcheck.proofs.fuzz.machine import PropertyViolated, machine_class
 from tbcheck.proofs.fuzz.runner import PROFILES, Outcome, fuzz
 

@@ -38,14 +38,9 @@ from tbcheck.model.events import (
     Stop,
 )
 from tbcheck.model.world import Path, World
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz import draws
-from tbcheck.properties.monitor import Check, Tolerances
-
-
-def tolerances(rules: type[RuleSet], env: Envelope, draw: draws.ParamDraw) -> Tolerances:
-    """As the symbolic engine judges: the envelope's eps and slack, the rule set's granularity."""
-    return Tolerances(draw.params().f_g, env.eps_ns, env.slack_ticks, rules.offset_granularity)
+from tbcheck.proofs import draws
+from tbcheck.proofs.envelope import Envelope, tolerances
+from tbcheck.properties.monitor import Check, Monitor
 
 
 class PropertyViolated(AssertionError):
@@ -111,7 +106,8 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
         def boot(self, f0: int, c0: int, e0: int, m0: int, others: list[Any], realtime0: int,
                  tb0: int) -> None:
             self.draw = draws.resolve(env, f0, c0, e0, m0, others, realtime0, tb0)
-            self.world = World(rules, self.draw.params(), tolerances(rules, env, self.draw))
+            params = self.draw.params()
+            self.world = World(rules, params, Monitor(tolerances(rules, env, params)))
             self.path = self.world.boot()
 
         def can(self, ev: Event) -> bool:

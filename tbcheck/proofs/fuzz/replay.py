@@ -11,13 +11,13 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.concrete import run as concrete_run
 from tbcheck.model.domain import Int, Num, value
 from tbcheck.model.events import EVENT_TYPES, Event, describe
 from tbcheck.model.world import Observation, World
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.draws import ParamDraw
-from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs.concrete import run as concrete_run
+from tbcheck.proofs.draws import ParamDraw
+from tbcheck.proofs.envelope import Envelope, tolerances
+from tbcheck.properties.monitor import Monitor
 
 
 @dataclass
@@ -59,7 +59,7 @@ def timeline(rules: type[RuleSet], env: Envelope, draw: ParamDraw,
              events: list[Event]) -> list[Row]:
     """Every instant of the run: true time, host, run state, the event, the TB seen and the TB
     the default policy says the guest should have seen (boot TB + ideal guest time * f_g)."""
-    world = World(rules, draw.params(), tolerances(rules, env, draw))
+    world = World(rules, draw.params(), Monitor(tolerances(rules, env, draw.params())))
     path = world.boot()
     f_g = draw.hosts[0].freq
     anchor = int(value(path.observations[0].tb))
@@ -132,7 +132,8 @@ def render(rows: list[Row], violated_step: int) -> list[str]:
 def confirm(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events: list[Event],
             prop: str) -> bool:
     """Whether the concrete engine, run on its own, shows the violation too."""
-    trace = concrete_run(rules, draw.params(), events, tolerances(rules, env, draw), strict=True)
+    params = draw.params()
+    trace = concrete_run(rules, params, events, tolerances(rules, env, params), strict=True)
     return bool(trace.violations(prop))
 
 
@@ -150,8 +151,8 @@ def reproduction(rules_ref: str, env: Envelope, draw: ParamDraw, events: list[Ev
 
     ``rules_ref`` is a built-in name, or ``file:PATH`` for a rule file."""
     if rules_ref.startswith("file:"):
-        get = (f"from tbcheck.proofs.fuzz.variants import load_file\n"
-               f"rules = load_file({rules_ref[5:]!r})")
+        get = (f"from tbcheck.loader import load_rules_file\n"
+               f"rules = load_rules_file({rules_ref[5:]!r})")
     else:
         get = f"from tbcheck.model.registry import builtin\nrules = builtin({rules_ref!r})"
     kinds = sorted({type(e).__name__ for e in events})
@@ -160,7 +161,7 @@ def reproduction(rules_ref: str, env: Envelope, draw: ParamDraw, events: list[Ev
         f"skew=Int({draw.realtime0 + h.e_skew}), mono0=Int({h.mono0}))" for h in draw.hosts)
     evs = ",\n".join(f"    {_event_src(e)}" for e in events)
     return "\n".join([
-        "from tbcheck.model.concrete import run",
+        "from tbcheck.proofs.concrete import run",
         "from tbcheck.model.domain import Int, U64",
         f"from tbcheck.model.events import {', '.join(kinds)}" if kinds else "",
         "from tbcheck.model.world import HostParams, Params",

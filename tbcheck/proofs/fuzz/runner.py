@@ -26,9 +26,9 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from tbcheck.model.api import RuleSet
+from tbcheck.proofs.counterexample import Counterexample, minimize
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.fuzz.machine import PropertyViolated, Stats, machine_class
-from tbcheck.proofs.fuzz.minimize import Counterexample, minimize
 
 #: Settings profiles: ``ci`` is small and derandomized (no database: Hypothesis ties
 #: derandomize to database=None), ``dev`` searches longer and keeps failures in the database.
@@ -102,8 +102,7 @@ def _preload() -> None:
     """Load every local module a run may import, before Hypothesis first reads its constants."""
     from tbcheck.model.registry import BUILTIN_MODULES
 
-    for mod in (*BUILTIN_MODULES.values(), "tbcheck.proofs.fuzz.replay",
-                "tbcheck.proofs.fuzz.variants"):
+    for mod in (*BUILTIN_MODULES.values(), "tbcheck.proofs.fuzz.replay", "tbcheck.loader"):
         importlib.import_module(mod)
 
 

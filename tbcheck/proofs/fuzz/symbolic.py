@@ -19,9 +19,9 @@ from tbcheck.model.api import RuleSet
 from tbcheck.model.domain import U64, Bool, Int, Num, fresh, value
 from tbcheck.model.events import Event, LoadVM, Migrate, MigrateFail, Run, SaveVM
 from tbcheck.model.world import HostParams, Params, Path, World
+from tbcheck.proofs.draws import ParamDraw
 from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.draws import ParamDraw
-from tbcheck.properties.monitor import Tolerances
+from tbcheck.properties.monitor import Monitor, Tolerances
 
 
 @dataclass
@@ -80,7 +80,7 @@ def symbolic_run(rules: type[RuleSet], env: Envelope, draw: ParamDraw,
              for i, h in enumerate(draw.hosts)]
     params = Params(hosts, var(U64, "tb0", 0, top, draw.tb0), draw.ncpus)
     tol = Tolerances(params.f_g, env.eps_ns, env.slack_ticks, rules.offset_granularity)
-    world = World(rules, params, tol)
+    world = World(rules, params, Monitor(tol))
     frontier = [world.boot()]
     for k, ev in enumerate(events, start=1):
         sev = _symbolic_event(ev, k, env, var)

@@ -18,13 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.concrete import NotEnabled
-from tbcheck.model.concrete import run as concrete_run
 from tbcheck.model.domain import Int
 from tbcheck.model.events import Event
-from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.draws import HostDraw, ParamDraw
-from tbcheck.proofs.fuzz.machine import tolerances
+from tbcheck.proofs.concrete import NotEnabled
+from tbcheck.proofs.concrete import run as concrete_run
+from tbcheck.proofs.draws import HostDraw, ParamDraw
+from tbcheck.proofs.envelope import Envelope, tolerances
 from tbcheck.properties.monitor import Check
 
 
@@ -42,7 +41,7 @@ def first_violation(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events
                     prop: str) -> Counterexample | None:
     """The first failing check of ``prop`` when the concrete engine runs ``events``."""
     try:
-        trace = concrete_run(rules, draw.params(), events, tolerances(rules, env, draw),
+        trace = concrete_run(rules, draw.params(), events, tolerances(rules, env, draw.params()),
                              strict=True)
     except NotEnabled:
         return None

@@ -8,7 +8,7 @@ from tbcheck.model.api import RuleSet
 from tbcheck.model.domain import value
 from tbcheck.model.events import Event, describe
 from tbcheck.model.world import Observation, Params, World
-from tbcheck.properties.monitor import Check, Tolerances
+from tbcheck.properties.monitor import Check, Monitor, Tolerances
 
 
 class NotEnabled(ValueError):
@@ -31,7 +31,7 @@ def run(rules_cls: type[RuleSet], params: Params, events: list[Event], tol: Tole
         strict: bool = True) -> Trace:
     """Boot, apply ``events`` in order; with ``strict`` an event that is not enabled raises,
     otherwise it is skipped (the fuzzer's choice)."""
-    world = World(rules_cls, params, tol)
+    world = World(rules_cls, params, Monitor(tol))
     path = world.boot()
     done: list[Event] = []
     notes: list[str] = []

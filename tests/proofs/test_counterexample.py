@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tbcheck.model.registry import builtin
+from tbcheck.proofs.counterexample import _numbers, _plainer, first_violation, simplify
 from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.minimize import _numbers, _plainer, first_violation, simplify
 from tbcheck.proofs.hunt import hunt
 
 ENV = Envelope(depth=8)
@@ -30,7 +30,7 @@ def test_a_hunted_counterexample_has_plain_numbers() -> None:
 
 
 def test_simplify_lowers_a_raw_counterexample() -> None:
-    from tbcheck.proofs.fuzz.minimize import Counterexample
+    from tbcheck.proofs.counterexample import Counterexample
     from tbcheck.proofs.samples import walks
 
     rules = builtin("qemu-ppc-v1")

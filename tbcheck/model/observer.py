@@ -1,0 +1,56 @@
+"""What the world tells whoever watches it: the moments the properties speak of.
+
+The model owns the moments (a read of every vCPU, an explicit stop and resume, QEMU's own stop
+and resume around a migration or a snapshot, a loadvm); the properties own what is checked at
+them (``tbcheck.properties.monitor.Monitor``). The world keeps the watcher's memory (its ghost)
+in each world state, so both engines copy it with the state; the world reads only the fields
+``GhostView`` names. Defining the contract here lets the model import nothing above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from tbcheck.model.domain import Num, Obligation
+
+Emit = Callable[[Any], None]  # receives one check record
+
+
+class GhostView(Protocol):
+    """The watcher's memory, as far as the world uses it (display time, the last reads, the
+    reference a loaded snapshot sets)."""
+
+    last: list[Num] | None
+    pause_ref: list[Num] | None
+    pause_kind: str | None
+    guest_ns: Num
+
+
+class Observer(Protocol):
+    """The hooks the world calls, in the order the events reach them."""
+
+    def ghost(self) -> GhostView: ...
+
+    def on_obligations(self, obligations: list[Obligation], hook: str, emit: Emit,
+                       vcpu: int | None = None) -> None: ...
+
+    def on_reads(self, g: Any, t: Num, tbs: list[Num], emit: Emit) -> None: ...
+
+    def on_chain_start(self, g: Any, t: Num, tbs: list[Num]) -> None: ...
+
+    def on_run(self, t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], situation: Any,
+               emit: Emit) -> None: ...
+
+    def on_explicit_stop(self, g: Any, tbs: list[Num]) -> None: ...
+
+    def on_explicit_cont(self, g: Any, tbs: list[Num], emit: Emit) -> None: ...
+
+    def on_implicit_stop(self, g: Any, migrating: bool) -> None: ...
+
+    def on_implicit_resume(self, g: Any, t: Num, tbs: list[Num]) -> None: ...
+
+    def on_snapshot_resume(self, ref: list[Num], tbs: list[Num], what: str,
+                           emit: Emit) -> None: ...
+
+    def on_branch_restart(self, g: Any) -> None: ...
