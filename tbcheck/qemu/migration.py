@@ -51,23 +51,38 @@ async def _finish_on(dst: Vm, source_state: str, since: int) -> str:
     return await dst.runstate()
 
 
+async def _start(session: Session, src: Vm, dst_name: str, uri: str, transport: str,
+                 held: bool) -> tuple[str, int, dict[str, int]]:
+    """Send ``migrate`` and mark its start. Returns the source's run state before it, the
+    index of the source's next event, and the command's time window."""
+    await set_caps(src, pause_before_switchover=held)
+    source_state = await src.runstate()
+    since = len(src.events)
+    _, start = await src.command("migrate", {"uri": uri})
+    session.mark(
+        "migrate-start", src, start, to=dst_name, uri=uri, transport=transport,
+        source_state=source_state, held=held, **{"from": src.name},
+    )
+    return source_state, since, start
+
+
+async def _until(src: Vm, status: str, since: int, what: str) -> None:
+    """Wait for the source's migration to reach ``status``; any other end is an error."""
+    got = await src.wait_migration({status}, since=since)
+    if got != status:
+        raise RecordError(f"{src.name}: {what} {got}")
+
+
 async def live(session: Session, src: Vm, dst_name: str, *, hold_s: float | None = None) -> Vm:
     """Live migration to a new process over loopback; with ``hold_s`` the switchover is held
     that long at pre-switchover (source stopped), which makes the downtime long and visible."""
     dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0")
-    await set_caps(src, pause_before_switchover=hold_s is not None)
-    source_state = await src.runstate()
-    since_src, since_dst = len(src.events), len(dst.events)
-    _, start = await src.command("migrate", {"uri": uri})
-    session.mark(
-        "migrate-start", src, start, to=dst_name, uri=uri, transport="tcp",
-        source_state=source_state, held=hold_s is not None, **{"from": src.name},
-    )
+    since_dst = len(dst.events)
+    source_state, since_src, start = await _start(session, src, dst_name, uri, "tcp",
+                                                  held=hold_s is not None)
     if hold_s is not None:
         await hold(session, src, since_src, start, hold_s)
-    status = await src.wait_migration({"completed"}, since=since_src)
-    if status != "completed":
-        raise RecordError(f"{src.name}: migration {status}")
+    await _until(src, "completed", since_src, "migration")
     dest_state = await _finish_on(dst, source_state, since_dst)
     info, _ = await src.command("query-migrate")
     session.mark(
@@ -80,14 +95,17 @@ async def live(session: Session, src: Vm, dst_name: str, *, hold_s: float | None
 
 async def hold(session: Session, src: Vm, since: int, start: dict[str, int], hold_s: float) -> None:
     """Wait for pre-switchover, read the held source, keep it held ``hold_s``, then continue."""
-    status = await src.wait_migration({"pre-switchover"}, since=since)
-    if status != "pre-switchover":
-        raise RecordError(f"{src.name}: migration {status} before switchover")
-    session.mark("migrate-held", src, session.since(start))
-    await session.reads(src, "source-held")
+    await _held(session, src, since, start)
     await session.wait(hold_s, src, "switchover held")
     _, win = await src.command("migrate-continue", {"state": "pre-switchover"})
     session.mark("migrate-continue", src, win)
+
+
+async def _held(session: Session, src: Vm, since: int, start: dict[str, int]) -> None:
+    """The migration reaches pre-switchover (the source stopped): mark it, read the source."""
+    await _until(src, "pre-switchover", since, "migration before switchover:")
+    session.mark("migrate-held", src, session.since(start))
+    await session.reads(src, "source-held")
 
 
 async def via_file(session: Session, src: Vm, dst_name: str, gap_s: float) -> Vm:
@@ -95,17 +113,9 @@ async def via_file(session: Session, src: Vm, dst_name: str, gap_s: float) -> Vm
     process (``exec:cat F``): the model's migrate with a long transfer phase."""
     stream = session.workdir / f"{src.name}-to-{dst_name}.mig"
     out_uri = f"exec:cat > {shlex.quote(str(stream))}"
-    await set_caps(src)
-    source_state = await src.runstate()
-    since_src = len(src.events)
-    _, start = await src.command("migrate", {"uri": out_uri})
-    session.mark(
-        "migrate-start", src, start, to=dst_name, uri=out_uri, transport="file",
-        source_state=source_state, held=False, **{"from": src.name},
-    )
-    status = await src.wait_migration({"completed"}, since=since_src)
-    if status != "completed":
-        raise RecordError(f"{src.name}: migration to file {status}")
+    source_state, since_src, start = await _start(session, src, dst_name, out_uri, "file",
+                                                  held=False)
+    await _until(src, "completed", since_src, "migration to file")
     session.mark(
         "migrate-saved", src, session.since(start), file_bytes=stream.stat().st_size,
         **{"from": src.name},
@@ -127,19 +137,8 @@ async def cancelled(session: Session, src: Vm, dst_name: str) -> Vm:
     """Start a live migration, hold it at pre-switchover (source stopped), then cancel it:
     the model's migrate-fail. Returns the source, which should be running again."""
     dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0")
-    await set_caps(src, pause_before_switchover=True)
-    source_state = await src.runstate()
-    since = len(src.events)
-    _, start = await src.command("migrate", {"uri": uri})
-    session.mark(
-        "migrate-start", src, start, to=dst_name, uri=uri, transport="tcp",
-        source_state=source_state, held=True, **{"from": src.name},
-    )
-    status = await src.wait_migration({"pre-switchover"}, since=since)
-    if status != "pre-switchover":
-        raise RecordError(f"{src.name}: migration {status} before switchover")
-    session.mark("migrate-held", src, session.since(start))
-    await session.reads(src, "source-held")
+    source_state, since, start = await _start(session, src, dst_name, uri, "tcp", held=True)
+    await _held(session, src, since, start)
     _, win = await src.command("migrate_cancel")
     session.mark("migrate-cancel", src, win)
     status = await src.wait_migration({"cancelled"}, since=since)

@@ -37,10 +37,19 @@ async def _run_and_read(s: Session, vm: Vm, point: str = "end") -> None:
     await s.reads(vm, point)
 
 
-async def _paused_interval(s: Session, vm: Vm, why: str) -> None:
-    await s.reads(vm, "paused-after-stop")
+async def _resume_after_pause(s: Session, vm: Vm, why: str) -> None:
+    """The paused guest waits, is read, resumed with ``cont``, read, and runs to the end."""
     await s.wait(s.opts.delay_s, vm, why)
     await s.reads(vm, "paused-before-cont")
+    await s.cont(vm)
+    await s.reads(vm, "after-cont")
+    await _run_and_read(s, vm)
+
+
+async def _snapshot(s: Session, vm: Vm, verb: str) -> None:
+    """``savevm`` or ``loadvm`` of the one snapshot, over HMP, marked in the trace."""
+    _, win = await vm.hmp(f"{verb} snap1")
+    s.mark(verb, vm, win, snapshot="snap1")
 
 
 @scenario("running", "the guest runs: TB rate against both host clocks, vCPUs agree")
@@ -56,10 +65,8 @@ async def stop_cont(s: Session) -> None:
     vm = await s.start_vm("src")
     await s.reads(vm, "before-stop")
     await s.stop(vm)
-    await _paused_interval(s, vm, "paused")
-    await s.cont(vm)
-    await s.reads(vm, "after-cont")
-    await _run_and_read(s, vm)
+    await s.reads(vm, "paused-after-stop")
+    await _resume_after_pause(s, vm, "paused")
 
 
 @scenario("migrate-running", "live migration of a running guest over loopback TCP")
@@ -92,11 +99,7 @@ async def migrate_paused(s: Session) -> None:
     dst = await migration.live(s, src, "dst")
     await s.reads(dst, "paused-after-migrate")
     await s.quit(src)
-    await s.wait(s.opts.delay_s, dst, "paused on destination")
-    await s.reads(dst, "paused-before-cont")
-    await s.cont(dst)
-    await s.reads(dst, "after-cont")
-    await _run_and_read(s, dst)
+    await _resume_after_pause(s, dst, "paused on destination")
 
 
 @scenario("migrate-file", "running guest saved to a file, gap, loaded by a new process")
@@ -116,11 +119,7 @@ async def migrate_file_paused(s: Session) -> None:
     await s.reads(src, "paused-after-stop")
     dst = await migration.via_file(s, src, "dst", s.opts.file_gap_s)
     await s.reads(dst, "paused-after-migrate")
-    await s.wait(s.opts.delay_s, dst, "paused on destination")
-    await s.reads(dst, "paused-before-cont")
-    await s.cont(dst)
-    await s.reads(dst, "after-cont")
-    await _run_and_read(s, dst)
+    await _resume_after_pause(s, dst, "paused on destination")
 
 
 @scenario("migrate-cancel", "live migration cancelled at pre-switchover: the source resumes")
@@ -137,24 +136,17 @@ async def savevm_loadvm(s: Session) -> None:
     disk = s.new_disk()
     vm = await s.start_vm("src", disk=disk)
     await s.reads(vm, "before-savevm")
-    _, win = await vm.hmp("savevm snap1")
-    s.mark("savevm", vm, win, snapshot="snap1")
+    await _snapshot(s, vm, "savevm")
     await s.reads(vm, "after-savevm")
     await _run_and_read(s, vm, "before-loadvm")
-    _, win = await vm.hmp("loadvm snap1")
-    s.mark("loadvm", vm, win, snapshot="snap1")
+    await _snapshot(s, vm, "loadvm")
     await s.reads(vm, "after-loadvm")
     await _run_and_read(s, vm, "before-stop")
     await s.stop(vm)
     await s.reads(vm, "paused-after-stop")
-    _, win = await vm.hmp("loadvm snap1")
-    s.mark("loadvm", vm, win, snapshot="snap1")
+    await _snapshot(s, vm, "loadvm")
     await s.reads(vm, "paused-after-loadvm")
-    await s.wait(s.opts.delay_s, vm, "paused after loadvm")
-    await s.reads(vm, "paused-before-cont")
-    await s.cont(vm)
-    await s.reads(vm, "after-cont")
-    await _run_and_read(s, vm)
+    await _resume_after_pause(s, vm, "paused after loadvm")
 
 
 @scenario("two-hops", "a running guest migrated live twice (src -> dst1 -> dst2)")
