@@ -19,6 +19,7 @@ SCENARIO_NAMES = (
     "migrate-running",
     "migrate-held",
     "migrate-paused",
+    "migrate-to-paused",
     "migrate-file",
     "migrate-file-paused",
     "migrate-cancel",
@@ -56,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tb-freq", type=int, default=None, metavar="HZ",
-        help="nominal guest TB frequency for the header (default: known for pseries, mac99)",
+        help="nominal guest TB frequency for the header (default: known for pseries, powernv "
+             "and mac99; measured otherwise)",
     )
 
 
@@ -92,6 +94,13 @@ def run(args: argparse.Namespace) -> int:
 
     assert set(SCENARIO_NAMES) == set(SCENARIOS), "record_cmd.SCENARIO_NAMES is out of date"
     cfg = machine.resolve(args.qemu, args.machine, args.tb_freq)
+    if cfg.tb_freq_hz is None:  # a machine nobody told us about: measure its TB's rate
+        from tbcheck.qemu import calibrate
+
+        print(f"record: measuring the TB frequency of {cfg.machine_name or 'the machine'} "
+              f"({calibrate.SECONDS:g} s)", file=sys.stderr)
+        m = calibrate.measure(cfg)
+        cfg.tb_freq_hz, cfg.tb_freq_source, cfg.tb_freq_error_hz = m.hz, m.source, m.error_hz
     if "savevm-loadvm" in names:
         import shutil
 

@@ -43,6 +43,7 @@ class MachineConfig:
     smp_given: bool = False
     tb_freq_hz: int | None = None
     tb_freq_source: str | None = None
+    tb_freq_error_hz: int | None = None  # set when measured (tbcheck.qemu.calibrate)
     extra: dict[str, str] = field(default_factory=dict)
 
     def argv(self) -> list[str]:

@@ -20,13 +20,15 @@ async def set_caps(vm: Vm, **caps: bool) -> None:
     await vm.command("migrate-set-capabilities", {"capabilities": wanted})
 
 
-async def listen(session: Session, name: str, uri: str) -> tuple[Vm, str]:
-    """Start a destination with ``-incoming defer``, then listen on ``uri``.
+async def listen(session: Session, name: str, uri: str, *, paused: bool = False
+                 ) -> tuple[Vm, str]:
+    """Start a destination with ``-incoming defer`` (and ``-S`` if ``paused``), then listen on
+    ``uri``.
 
     Deferred so that the events capability is on before anything arrives, and so that a TCP
     port is chosen by QEMU itself (port 0), which avoids racing for a free port.
     """
-    dst = await session.start_vm(name, incoming="defer")
+    dst = await session.start_vm(name, incoming="defer", paused=paused)
     await set_caps(dst)
     _, win = await dst.command("migrate-incoming", {"uri": uri})
     if uri.startswith("tcp:"):
@@ -41,12 +43,13 @@ async def listen(session: Session, name: str, uri: str) -> tuple[Vm, str]:
     return dst, uri
 
 
-async def _finish_on(dst: Vm, source_state: str, since: int) -> str:
-    """Wait until the destination has loaded (and, for a running source, resumed)."""
+async def _finish_on(dst: Vm, source_state: str, since: int, paused: bool = False) -> str:
+    """Wait until the destination has loaded (and, for a running source, resumed, unless it was
+    started paused: then QEMU leaves it paused until ``cont``)."""
     status = await dst.wait_migration({"completed"}, since=since)
     if status != "completed":
         raise RecordError(f"{dst.name}: incoming migration {status}")
-    if source_state == "running":
+    if source_state == "running" and not paused:
         await dst.wait_event(lambda e: e["event"] == "RESUME", since=since)
     return await dst.runstate()
 
@@ -73,21 +76,24 @@ async def _until(src: Vm, status: str, since: int, what: str) -> None:
         raise RecordError(f"{src.name}: {what} {got}")
 
 
-async def live(session: Session, src: Vm, dst_name: str, *, hold_s: float | None = None) -> Vm:
+async def live(session: Session, src: Vm, dst_name: str, *, hold_s: float | None = None,
+               dest_paused: bool = False) -> Vm:
     """Live migration to a new process over loopback; with ``hold_s`` the switchover is held
-    that long at pre-switchover (source stopped), which makes the downtime long and visible."""
-    dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0")
+    that long at pre-switchover (source stopped), which makes the downtime long and visible;
+    with ``dest_paused`` the destination is started with ``-S``."""
+    dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0", paused=dest_paused)
     since_dst = len(dst.events)
     source_state, since_src, start = await _start(session, src, dst_name, uri, "tcp",
                                                   held=hold_s is not None)
     if hold_s is not None:
         await hold(session, src, since_src, start, hold_s)
     await _until(src, "completed", since_src, "migration")
-    dest_state = await _finish_on(dst, source_state, since_dst)
+    dest_state = await _finish_on(dst, source_state, since_dst, dest_paused)
     info, _ = await src.command("query-migrate")
     session.mark(
         "migrate-done", dst, session.since(start), to=dst_name, transport="tcp",
-        source_state=source_state, dest_state=dest_state, downtime_ms=info.get("downtime"),
+        source_state=source_state, dest_state=dest_state, dest_started_paused=dest_paused,
+        downtime_ms=info.get("downtime"),
         total_time_ms=info.get("total-time"), **{"from": src.name},
     )
     return dst

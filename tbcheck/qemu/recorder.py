@@ -51,6 +51,7 @@ def header(cfg: MachineConfig, names: list[str], opts: Options) -> dict[str, Any
         "vcpus": cfg.smp,
         "tb_freq_hz": cfg.tb_freq_hz,
         "tb_freq_source": cfg.tb_freq_source,
+        "tb_freq_error_hz": cfg.tb_freq_error_hz,
         "scenarios": names,
         "reads_per_point": opts.reads,
         "delay_s": opts.delay_s,

@@ -90,6 +90,16 @@ async def migrate_held(s: Session) -> None:
     await _run_and_read(s, dst)
 
 
+@scenario("migrate-to-paused", "a running guest migrated to a destination started with -S, cont")
+async def migrate_to_paused(s: Session) -> None:
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    dst = await migration.live(s, src, "dst", dest_paused=True)
+    await s.reads(dst, "paused-after-migrate")
+    await s.quit(src)
+    await _resume_after_pause(s, dst, "paused on destination")
+
+
 @scenario("migrate-paused", "stop, migrate the paused guest, wait, cont on the destination")
 async def migrate_paused(s: Session) -> None:
     src = await s.start_vm("src")

@@ -66,9 +66,14 @@ class Session:
     # -- VMs ----------------------------------------------------------------------------------
 
     async def start_vm(
-        self, name: str, *, incoming: str | None = None, disk: Path | None = None
+        self, name: str, *, incoming: str | None = None, disk: Path | None = None,
+        paused: bool = False,
     ) -> Vm:
+        """Start a QEMU process; ``paused`` starts it with ``-S`` (it stays paused, even after
+        an incoming migration of a running guest, until ``cont``)."""
         argv = self.cfg.argv()
+        if paused:
+            argv += ["-S"]
         if disk is not None:
             argv += ["-drive", f"file={disk},if=none,format=qcow2,id=disk0"]
         if incoming is not None:
@@ -80,7 +85,7 @@ class Session:
         assert vm.proc is not None
         self.mark(
             "vm-start", vm, win, pid=vm.proc.pid, argv=vm.argv, incoming=incoming,
-            kvm=bool(kvm.get("enabled")),
+            kvm=bool(kvm.get("enabled")), started_paused=paused,
         )
         return vm
 
