@@ -145,7 +145,7 @@ def test_cli_text_timeline(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_exit_status_follows_the_declaration(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    src = Path(__file__).parents[2] / "model" / "rulesets" / "qemu_ppc_v0.py"
+    src = Path(__file__).parents[2] / "tbcheck" / "model" / "rulesets" / "qemu_ppc_v0.py"
     body = src.read_text()
     declared = '"frozen-when-stopped": "vacuous below depth 2, violated from depth 2"'
     assert declared in body  # v0's own declaration
