@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import operator
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -363,11 +363,20 @@ class Num:
 
     __slots__ = ("v", "lo", "hi", "lazy")
     BITS: ClassVar[int | None] = None  # None: unbounded mathematical integer
+    _MIN: ClassVar[int]  # the type's range and modulus (set below for each type; unused for Int)
+    _MAX: ClassVar[int]
+    _MOD: ClassVar[int]
     SIGNED: ClassVar[bool] = True
     CTYPE: ClassVar[str] = "integer"
 
     def __init__(self, v: Raw, lo: int | None = None, hi: int | None = None,
                  lazy: bool = False) -> None:
+        if type(v) is int:  # the concrete engine's path: a plain int, wrapped as C converts
+            if self.BITS is not None and not self._MIN <= v <= self._MAX:
+                v = (v - self._MIN) % self._MOD + self._MIN
+            self.v = self.lo = self.hi = v
+            self.lazy = False
+            return
         if isinstance(v, bool):
             raise TypeError(f"{type(self).__name__} from a bool")
         if isinstance(v, Num):
@@ -404,6 +413,12 @@ class Num:
 
         ``what`` names the operation for the overflow obligation; None means the wrap is intended.
         """
+        if type(v) is int:  # concrete: wrap, and report the wrap unless it is intended
+            if cls.BITS is not None and not cls._MIN <= v <= cls._MAX:
+                if what is not None:
+                    OBLIGATIONS.report(f"{what} leaves {cls.CTYPE} (value {v})", True)
+                v = (v - cls._MIN) % cls._MOD + cls._MIN
+            return _concrete(cls, v)
         if cls.BITS is None:
             return cls(v, lo, hi)
         tmin, tmax = cls.tmin(), cls.tmax()
@@ -483,6 +498,19 @@ class Num:
 
     # ----- arithmetic
     def _binop(self, o: Any, op: str, rev: bool = False) -> Num:
+        if type(self.v) is int and op in _FAST_OPS:  # both concrete: plain ints, no bounds
+            ot = type(o)
+            if ot is int:
+                t, a, b = type(self), self.v, type(self)(o).v
+            elif isinstance(o, Num) and type(o.v) is int:
+                t = _common(type(self), ot)  # type: ignore[arg-type]
+                a, b = self.convert(t).v, o.convert(t).v
+            else:
+                t = None
+            if t is not None:
+                if rev:
+                    a, b = b, a
+                return t.make(_FAST_OPS[op](a, b), 0, 0, f"{t.CTYPE} {op}")
         c = self._coerce(o)
         if c is NotImplemented:
             return NotImplemented
@@ -562,8 +590,7 @@ class Num:
         a, b = a.reduced(), b.reduced()
         x, y = a.v, b.v
         if not is_sym(x) and not is_sym(y):
-            return Bool({"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y,
-                         "==": x == y, "!=": x != y}[op])
+            return Bool(_COMPARE[op](x, y))
         # decide from bounds when possible: smaller terms, same answer
         if op in ("<", ">=") and (a.hi < b.lo or a.lo >= b.hi):
             return Bool((a.hi < b.lo) == (op == "<"))
@@ -646,6 +673,25 @@ _RANK: dict[type[Num], int] = {U32: 1, S64: 2, U64: 3, S128: 4, U128: 5, Int: 6}
 def _common(a: type[Num], b: type[Num]) -> type[Num]:
     """C's usual arithmetic conversions for the types we have (same width: unsigned wins)."""
     return a if _RANK[a] >= _RANK[b] else b
+
+
+def _concrete(t: type[Num], v: int) -> Num:
+    """A value of ``t`` from an int already within its range: the concrete engine's constructor
+    (no checks, since every caller has wrapped ``v``)."""
+    x = object.__new__(t)
+    x.v = x.lo = x.hi = v
+    x.lazy = False
+    return x
+
+
+_FAST_OPS: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne}
+for _t in (Int, U64, S64, U32, U128, S128):  # each C type's range, computed once
+    _t._MIN, _t._MAX = _t.tmin(), _t.tmax()  # type: ignore[assignment]
+    _t._MOD = None if _t.BITS is None else 1 << _t.BITS  # type: ignore[assignment]
 
 
 # --------------------------------------------------------------------------- operations
