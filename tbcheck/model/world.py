@@ -94,7 +94,7 @@ class WorldState:
 
 @dataclass
 class Observation:
-    """One read of one vCPU's TB; ``expected`` is the default policy's ideal TB."""
+    """One read of one vCPU's TB; ``guest_ns`` is the ideal guest time, for display."""
 
     step: int
     event: str
@@ -161,9 +161,8 @@ class World:
         return lambda c: path.checks.append((path.step, c))
 
     def _naming_cpu(self, path: Path, cpu: int) -> M.Emit:
-        """``_emit``, with the vCPU the check is about first in its values."""
-        return lambda c: path.checks.append(
-            (path.step, replace(c, values={"vcpu": cpu, **c.values})))
+        """``_emit``, with the vCPU the check is about."""
+        return lambda c: path.checks.append((path.step, replace(c, vcpu=cpu)))
 
     def _read(self, path: Path, event: str) -> list[Num]:
         """The guest reads every vCPU at this instant."""

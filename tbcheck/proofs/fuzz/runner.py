@@ -102,8 +102,7 @@ def _preload() -> None:
     """Load every local module a run may import, before Hypothesis first reads its constants."""
     from tbcheck.model.registry import BUILTIN_MODULES
 
-    for mod in (*BUILTIN_MODULES.values(), "tbcheck.proofs.fuzz.replay",
-                "tbcheck.proofs.fuzz.variants"):
+    for mod in (*BUILTIN_MODULES.values(), "tbcheck.proofs.fuzz.replay"):
         importlib.import_module(mod)
 
 
