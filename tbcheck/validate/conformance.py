@@ -27,20 +27,15 @@ from tbcheck.model.world import HostParams, Params, RuleError
 from tbcheck.properties.monitor import Tolerances
 from tbcheck.validate.fit import Constraint, solve
 from tbcheck.validate.mismatch import Mismatch, mismatch_at
-from tbcheck.validate.records import (
-    InstantName,
-    Reading,
-    RecordedScenario,
-    Step,
-    StepKind,
-    TraceInfo,
-)
+from tbcheck.validate.records import InstantName as At
+from tbcheck.validate.records import Reading, RecordedScenario, Step, TraceInfo
+from tbcheck.validate.records import StepKind as Kind
 
 SLACK = 2  # ticks of rounding, each side
 PROBE_NS = 20_000  # finite-difference step for fitting an instant
 PASSES = 2
 
-Key = tuple[int, InstantName]  # (step index, instant name)
+Key = tuple[int, At]  # (step index, instant name)
 
 
 @dataclass
@@ -131,7 +126,7 @@ class _Replay:
     def events(self, x: dict[Key, int]) -> tuple[list[Event], dict[int, int], dict[int, int]]:
         """The event list, and where each guest read and each step landed in it."""
         sc = self.sc
-        now = x[(0, InstantName.BOOT)]
+        now = x[(0, At.BOOT)]
         evs: list[Event] = []
         read_at: dict[int, int] = {}
         step_at: dict[int, int] = {}
@@ -151,7 +146,7 @@ class _Replay:
                     evs.append(Read(r.vcpu))
                 continue
             st = sc.steps[i]
-            if st.kind == StepKind.BOOT:
+            if st.kind == Kind.BOOT:
                 continue
             times = [x[(i, n)] for n in st.instants]
             times[0] = max(times[0], now)
@@ -166,15 +161,15 @@ class _Replay:
         return evs, read_at, step_at
 
     def event(self, st: Step, d: list[Int]) -> Event:
-        if st.kind == StepKind.STOP:
+        if st.kind == Kind.STOP:
             return Stop()
-        if st.kind == StepKind.CONT:
+        if st.kind == Kind.CONT:
             return Cont()
-        if st.kind == StepKind.MIGRATE:
+        if st.kind == Kind.MIGRATE:
             return Migrate(self.sc.vms.index(st.to or ""), d[0], d[1], d[2])
-        if st.kind == StepKind.MIGRATE_FAIL:
+        if st.kind == Kind.MIGRATE_FAIL:
             return MigrateFail(d[0], d[1])
-        if st.kind == StepKind.SAVEVM:
+        if st.kind == Kind.SAVEVM:
             return SaveVM(st.snapshot or "", d[0])
         return LoadVM(st.snapshot or "", d[0])
 
@@ -182,7 +177,7 @@ class _Replay:
     def evaluate(self, x: dict[Key, int]) -> tuple[list[_Prediction], int]:
         """Replay with instants ``x``; the checks, and how many reads got no prediction."""
         evs, read_at, step_at = self.events(x)
-        trace = run(self.rules, self.params(x[(0, InstantName.BOOT)]), evs, self.tol, strict=True)
+        trace = run(self.rules, self.params(x[(0, At.BOOT)]), evs, self.tol, strict=True)
         obs: dict[tuple[int, int], list[int]] = {}
         for o in trace.observations:
             obs.setdefault((o.step, o.cpu), []).append(int(o.tb))
@@ -223,14 +218,14 @@ class _Replay:
                 return seen(src, last=False)
             at = src.index
         for st in steps[at + 1:]:
-            if st.kind == StepKind.CONT:
+            if st.kind == Kind.CONT:
                 return seen(st, last=True)
-            if st.kind == StepKind.LOADVM or st.running:
+            if st.kind == Kind.LOADVM or st.running:
                 break
         for st in reversed(steps[1:at + 1]):
-            if st.kind == StepKind.STOP or st.running:
+            if st.kind == Kind.STOP or st.running:
                 return seen(st, last=False)
-            if st.kind == StepKind.LOADVM:
+            if st.kind == Kind.LOADVM:
                 return None
         return None
 

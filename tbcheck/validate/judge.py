@@ -16,15 +16,9 @@ from tbcheck.model.domain import Bool, Int
 from tbcheck.properties import predicates as P
 from tbcheck.properties.registry import property_names
 from tbcheck.validate.mismatch import Mismatch, mismatch_at
-from tbcheck.validate.records import (
-    Instant,
-    InstantName,
-    Reading,
-    RecordedScenario,
-    Step,
-    StepKind,
-    TraceInfo,
-)
+from tbcheck.validate.records import InstantName as At
+from tbcheck.validate.records import Reading, RecordedScenario, Step, TraceInfo
+from tbcheck.validate.records import StepKind as Kind
 
 SLACK = 2  # ticks: TB = floor(clock * f / 1e9) rounds once on each side of a comparison
 
@@ -125,9 +119,9 @@ class Judge:
         """The step that resumes the guest paused by ``st``; None if it never does, or if a
         loadvm replaces the paused history first."""
         for nxt in sc.steps[st.index + 1:]:
-            if nxt.kind == StepKind.CONT:
+            if nxt.kind == Kind.CONT:
                 return nxt
-            if nxt.kind == StepKind.LOADVM or nxt.running:
+            if nxt.kind == Kind.LOADVM or nxt.running:
                 return None
         return None
 
@@ -210,7 +204,7 @@ class Judge:
                         f"{paused[0].line})", fails)
         b = self.first_after(sc, resume)
         if b is not None:
-            res = resume.instants[InstantName.RESUME]
+            res = resume.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
             err = self.err(b.win.width, res.win.width) + SLACK
             if paused:
@@ -226,12 +220,12 @@ class Judge:
         a = self.last_before(sc, st)
         if a is None:
             return None
-        s = st.instants[InstantName.STOP]
+        s = st.instants[At.STOP]
         return self.carry(a.tb, a.win.mid, s.win.mid), self.err(a.win.width, s.win.width) + SLACK
 
     def pauses(self, sc: RecordedScenario) -> None:
         for st in sc.steps:
-            if st.kind is not StepKind.STOP:
+            if st.kind is not Kind.STOP:
                 continue
             resume = self.resume_of(sc, st)
             if resume is None:
@@ -256,11 +250,11 @@ class Judge:
             by_step.setdefault(r.step, []).append(r)
         chain = _Chain()
         for st in sc.steps:
-            if st.kind in (StepKind.BOOT, StepKind.CONT, StepKind.STOP, StepKind.SAVEVM,
-                           StepKind.LOADVM):
+            if st.kind in (Kind.BOOT, Kind.CONT, Kind.STOP, Kind.SAVEVM,
+                           Kind.LOADVM):
                 self.end_chain(chain)
                 chain = _Chain()
-            elif st.running and st.kind in (StepKind.MIGRATE, StepKind.MIGRATE_FAIL):
+            elif st.running and st.kind in (Kind.MIGRATE, Kind.MIGRATE_FAIL):
                 chain.hopped |= set(chain.refs)
             for r in by_step.get(st.index, []):
                 self.chain_read(sc, chain, r)
@@ -287,11 +281,11 @@ class Judge:
         snaps: dict[str, tuple[int, int]] = {}  # name -> (TB it recorded, uncertainty)
         for st in sc.steps:
             name = st.snapshot or ""
-            if st.kind == StepKind.SAVEVM:
+            if st.kind == Kind.SAVEVM:
                 snap = self.savevm(sc, st)
                 if snap is not None:
                     snaps[name] = snap
-            elif st.kind == StepKind.LOADVM and name in snaps:
+            elif st.kind == Kind.LOADVM and name in snaps:
                 self.loadvm(sc, st, *snaps[name])
 
     def savevm(self, sc: RecordedScenario, st: Step) -> tuple[int, int] | None:
@@ -301,7 +295,7 @@ class Judge:
         stop = self.at_stop(sc, st)
         b = self.first_after(sc, st)
         if stop is not None and b is not None:
-            res: Instant = st.instants[InstantName.RESUME]
+            res = st.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
             err = stop[1] + self.err(b.win.width, res.win.width) + SLACK
             fails: list[Mismatch] = []
@@ -316,7 +310,7 @@ class Judge:
             b = self.first_after(sc, st)
             if b is None:
                 return
-            res = st.instants[InstantName.RESUME]
+            res = st.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
             err = ref_err + self.err(b.win.width, res.win.width) + SLACK
             fails: list[Mismatch] = []

@@ -14,16 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tbcheck.errors import UsageError
-from tbcheck.validate.records import (
-    Instant,
-    InstantName,
-    Reading,
-    RecordedScenario,
-    Step,
-    StepKind,
-    TraceInfo,
-    Window,
-)
+from tbcheck.validate.records import Instant, Reading, RecordedScenario, Step, TraceInfo, Window
+from tbcheck.validate.records import InstantName as At
+from tbcheck.validate.records import StepKind as Kind
 
 #: QEMU's event timestamps are whole microseconds of CLOCK_REALTIME; converting them to the
 #: monotonic clock (with the offset of the moment the recorder received them) and the few
@@ -64,7 +57,6 @@ def _fixed(t: int) -> Instant:
 
 
 Mark = dict[str, Any]
-At = InstantName  # At.STOP, At.RESUME ...
 
 
 class Rebuilder:
@@ -122,7 +114,7 @@ class Rebuilder:
         w = Window(lo, hi)
         return Instant(w, w.clamp(est)), ev
 
-    def add_step(self, kind: StepKind, line: int, m: Mark, **kw: Any) -> Step:
+    def add_step(self, kind: Kind, line: int, m: Mark, **kw: Any) -> Step:
         st = Step(len(self.sc.steps), kind, m.get("vm") or "", line, _window(m), self.running,
                   **kw)
         self.sc.steps.append(st)
@@ -170,7 +162,7 @@ class Rebuilder:
                 return
             self.home, self.running = m["vm"], True
             w = _window(m)
-            self.add_step(StepKind.BOOT, line, m).instants[At.BOOT] = Instant(w, w.hi)
+            self.add_step(Kind.BOOT, line, m).instants[At.BOOT] = Instant(w, w.hi)
 
     def need_home(self, line: int, m: Mark, label: str) -> bool:
         if m.get("vm") != self.home or self.mig is not None:
@@ -180,32 +172,33 @@ class Rebuilder:
         return True
 
     def stop(self, line: int, m: Mark) -> None:
-        if not self.need_home(line, m, "stop"):
-            return
-        if not self.running:
-            self.fail(f"line {line}: stop while the guest is already paused")
-            return
-        w = _window(m)
-        st = self.add_step(StepKind.STOP, line, m)
-        st.instants[At.STOP], _ = self.stop_in(m["vm"], w.lo, w.hi)
-        self.running = False
+        self.explicit(line, m, Kind.STOP)
 
     def cont(self, line: int, m: Mark) -> None:
-        if not self.need_home(line, m, "cont"):
+        self.explicit(line, m, Kind.CONT)
+
+    def explicit(self, line: int, m: Mark, kind: Kind) -> None:
+        """An explicit stop of the running guest, or cont of the paused one, on its home VM."""
+        stopping = kind is Kind.STOP
+        if not self.need_home(line, m, kind):
             return
-        if self.running:
-            self.fail(f"line {line}: cont while the guest is running")
+        if self.running != stopping:
+            self.fail(f"line {line}: {kind} while the guest is "
+                      + ("already paused" if stopping else "running"))
             return
         w = _window(m)
-        st = self.add_step(StepKind.CONT, line, m)
-        st.instants[At.RESUME], _ = self.resume_in(m["vm"], w.lo, w.hi)
-        self.running = True
+        st = self.add_step(kind, line, m)
+        if stopping:
+            st.instants[At.STOP], _ = self.stop_in(m["vm"], w.lo, w.hi)
+        else:
+            st.instants[At.RESUME], _ = self.resume_in(m["vm"], w.lo, w.hi)
+        self.running = not stopping
 
     def migrate_start(self, line: int, m: Mark) -> None:
         src = m.get("from") or m.get("vm")
         if not self.need_home(line, {**m, "vm": src}, "migrate-start"):
             return
-        self.mig = self.add_step(StepKind.MIGRATE, line, {**m, "vm": src}, to=m["to"])
+        self.mig = self.add_step(Kind.MIGRATE, line, {**m, "vm": src}, to=m["to"])
         self.mig_marks = {"migrate-start": m}
 
     def migration_mark(self, line: int, m: Mark) -> None:
@@ -255,7 +248,7 @@ class Rebuilder:
         if st is None:
             return
         start, failed = _window(self.mig_marks["migrate-start"]), _window(m)
-        st.kind, st.win = StepKind.MIGRATE_FAIL, Window(start.lo, failed.hi)
+        st.kind, st.win = Kind.MIGRATE_FAIL, Window(start.lo, failed.hi)
         self.mig = None
         if st.running:
             cancel = self.mig_marks.get("migrate-cancel")
@@ -274,7 +267,7 @@ class Rebuilder:
             st.instants = {At.START: _fixed(start.mid), At.PRE_SAVE: _fixed(start.mid),
                            At.END: _fixed(failed.hi)}
 
-    def _snapshot(self, line: int, m: Mark, kind: StepKind) -> Step | None:
+    def _snapshot(self, line: int, m: Mark, kind: Kind) -> Step | None:
         if not self.need_home(line, m, kind):
             return None
         w = _window(m)
@@ -287,7 +280,7 @@ class Rebuilder:
         return st
 
     def savevm(self, line: int, m: Mark) -> None:
-        st = self._snapshot(line, m, StepKind.SAVEVM)
+        st = self._snapshot(line, m, Kind.SAVEVM)
         if st is not None:
             self.snapshots.add(st.snapshot or "")
 
@@ -296,7 +289,7 @@ class Rebuilder:
             self.fail(f"line {line}: loadvm of snapshot {m.get('snapshot')!r}, which this "
                       "scenario never saved")
             return
-        if self._snapshot(line, m, StepKind.LOADVM) is not None:
+        if self._snapshot(line, m, Kind.LOADVM) is not None:
             self.branch += 1
 
 

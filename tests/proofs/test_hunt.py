@@ -11,7 +11,7 @@ from tbcheck.model.registry import builtin
 from tbcheck.proofs import bmc
 from tbcheck.proofs import hunt as hunt_module
 from tbcheck.proofs.envelope import Envelope
-from tbcheck.proofs.fuzz.minimize import Counterexample, first_violation
+from tbcheck.proofs.fuzz.minimize import Violation, first_violation
 from tbcheck.proofs.hunt import RUNS, hunt
 from tbcheck.proofs.unroll import unroll
 
@@ -54,7 +54,7 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[str] = []
     real = bmc._concrete
 
-    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, cx: Counterexample | None,
+    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, cx: Violation | None,
             how: str) -> bmc.Verdict | None:
         asked.append(how)
         return real(rules, env, v, cx, how)
