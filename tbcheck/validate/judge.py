@@ -11,6 +11,7 @@ and that instant's own window widens ``err`` too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from tbcheck.model.domain import Bool, Int
 from tbcheck.properties import predicates as P
@@ -22,8 +23,14 @@ from tbcheck.validate.records import StepKind as Kind
 
 SLACK = 2  # ticks: TB = floor(clock * f / 1e9) rounds once on each side of a comparison
 
-HOLDS, VIOLATED, NOT_EXERCISED, NOT_OBSERVABLE = (
-    "holds", "violated", "not exercised", "not observable")
+
+class OnTrace(StrEnum):
+    """What a trace says of a property (``validate --json`` writes the value)."""
+
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    NOT_EXERCISED = "not exercised"  # no situation of it in the trace
+    NOT_OBSERVABLE = "not observable"  # a trace cannot show it (no-overflow)
 
 
 @dataclass
@@ -31,7 +38,7 @@ class TraceVerdict:
     """One property's verdict on a recorded trace (``proofs.bmc.Verdict`` is the model's)."""
 
     prop: str
-    verdict: str
+    verdict: OnTrace
     situations: int = 0
     failed: int = 0
     mismatch: Mismatch | None = None
@@ -137,11 +144,12 @@ class Judge:
         out = []
         for p in property_names():
             if p == "no-overflow":
-                out.append(TraceVerdict(p, NOT_OBSERVABLE, note="the rule set's arithmetic is not "
-                                   "visible in a trace"))
+                out.append(TraceVerdict(p, OnTrace.NOT_OBSERVABLE, note="the rule set's "
+                                        "arithmetic is not visible in a trace"))
                 continue
             a = self.acc[p]
-            verdict = VIOLATED if a.failed else HOLDS if a.situations else NOT_EXERCISED
+            verdict = (OnTrace.VIOLATED if a.failed else OnTrace.HOLDS if a.situations
+                       else OnTrace.NOT_EXERCISED)
             out.append(TraceVerdict(p, verdict, a.situations, a.failed, a.first))
         return out
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from tbcheck.gate import declared_verdict
 from tbcheck.validate.conformance import Conformance
-from tbcheck.validate.judge import VIOLATED, TraceVerdict
+from tbcheck.validate.judge import OnTrace, TraceVerdict
 from tbcheck.validate.mismatch import Mismatch
 from tbcheck.validate.records import TraceInfo
 
@@ -27,7 +27,7 @@ class Validation:
     def failed_properties(self) -> list[str]:
         """Properties whose verdict on the trace contradicts what must hold: without a variant
         every judged property must hold; with one, only a declared "proved" one."""
-        return [v.prop for v in self.verdicts if v.verdict == VIOLATED
+        return [v.prop for v in self.verdicts if v.verdict is OnTrace.VIOLATED
                 and (self.variant is None
                      or declared_verdict(self.expected.get(v.prop)) == "proved")]
 
