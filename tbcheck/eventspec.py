@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Any
 
 from tbcheck.errors import UsageError
-from tbcheck.model.domain import Int
+from tbcheck.model.codec import event_from_json
+from tbcheck.model.domain import Int, Num, value
 from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
 
 UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "min": 60 * 10**9, "h": 3600 * 10**9,
@@ -81,30 +83,21 @@ def _event(name: str, args: list[str], kw: dict[str, str]) -> Event:
 
 def unparse(events: list[Any]) -> str:
     """The events as ``parse`` reads them (durations in ns): ``parse(unparse(evs)) == evs``.
-    An event is an ``Event`` or its JSON form (``tbcheck.timeline.events_json``)."""
-    return " ".join(_unparse_one(ev) for ev in events)
+    An event is an ``Event`` or its JSON form (``tbcheck.model.codec``)."""
+    return " ".join(_unparse_one(ev if not isinstance(ev, dict) else event_from_json(ev))
+                    for ev in events)
 
 
-def _unparse_one(ev: Any) -> str:
-    from dataclasses import fields
-
-    from tbcheck.model.domain import Num, value
-    from tbcheck.model.events import EVENT_TYPES
-
-    if isinstance(ev, dict):
-        cls = EVENT_TYPES[ev["event"]]
-        fs = [(f.name, ev[f.name], f.type in ("Num", Num)) for f in fields(cls)]
-    else:
-        fs = [(f.name, value(x) if isinstance(x, Num) else x, isinstance(x, Num))
-              for f in fields(ev) for x in [getattr(ev, f.name)]]
-    kind = ev["event"] if isinstance(ev, dict) else ev.kind
+def _unparse_one(ev: Event) -> str:
+    fs = [(f.name, value(x) if isinstance(x, Num) else x, isinstance(x, Num))
+          for f in fields(ev) for x in [getattr(ev, f.name)]]  # type: ignore[arg-type]
     if not fs:
-        return kind
+        return ev.kind
     if len(fs) == 1:
-        return f"{kind}({fs[0][1]})"
+        return f"{ev.kind}({fs[0][1]})"
     args = [str(x) for _, x, num in fs if not num]
     args += [f"{name.removeprefix('p_')}={x}" for name, x, num in fs if num]
-    return f"{kind}({', '.join(args)})"
+    return f"{ev.kind}({', '.join(args)})"
 
 
 def run_command(params: dict[str, Any], events: list[Any], variant: str | None = None,

@@ -9,10 +9,11 @@ from xml.etree import ElementTree as ET
 
 from tbcheck.eventspec import run_command
 from tbcheck.gate import FAIL, PARTIAL, PASS, depth_needed, due, judge, outcome, reached
+from tbcheck.model.codec import events_json
 from tbcheck.model.domain import value
 from tbcheck.proofs.bmc import Verdict
 from tbcheck.proofs.envelope import Envelope
-from tbcheck.timeline import events_json, explain, params_line, render, rows
+from tbcheck.timeline import explain, params_line, render, rows
 from tbcheck.weakenings import tolerances, tolerances_line, weakenings
 
 

@@ -91,10 +91,10 @@ def run(args: argparse.Namespace) -> int:
         for prop in props:
             out = fuzz(rules, prop, env, profile=args.profile, examples=args.examples,
                        seed_value=seed, steps=args.steps, shrink=not args.no_shrink)
-            res, rows = _result(ref, rules, prop, env, out)
+            res, timeline = _result(ref, rules, prop, env, out)
             results.append(res)
             if not args.json:
-                _print(res, rows)
+                _print(res, timeline)
     failed = [r for r in results if not r["matches"]]
     if args.json:
         doc = {"profile": args.profile, "seed": seed, "envelope": env.describe(),
@@ -111,11 +111,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _result(ref: str, rules: Any, prop: str, env: Any, out: Any
-            ) -> tuple[dict[str, Any], list[Any]]:
-    """One JSON result and its timeline; a counterexample is replayed by the concrete engine
-    on its own to confirm it."""
+def _result(ref: str, rules: Any, prop: str, env: Any, out: Any) -> tuple[dict[str, Any], str]:
+    """One JSON result and its timeline (``tbcheck.timeline``, as ``prove`` and ``run`` show a
+    counterexample); a counterexample is replayed by the concrete engine on its own to confirm
+    it."""
+    from tbcheck.model.codec import events_json
     from tbcheck.proofs.fuzz import replay
+    from tbcheck.timeline import check_json, explain, params_line, render, rows
 
     declared = getattr(rules, "expected", {}).get(prop)
     res: dict[str, Any] = {
@@ -131,31 +133,32 @@ def _result(ref: str, rules: Any, prop: str, env: Any, out: Any
     if out.verdict == "error":
         res["error"] = out.error
     v = out.violation
-    rows: list[Any] = []
+    timeline = ""
     if v is not None:
         if not replay.confirm(rules, env, v.draw, v.events, prop):
             res["verdict"] = "error"
             res["error"] = "the concrete engine does not reproduce the fuzzer's violation " \
                 "(a bug of tbcheck)"
-        rows = replay.timeline(rules, env, v.draw, v.events)
+        params = v.draw.params()
+        trace = replay.replayed(rules, env, v.draw, v.events)
+        timeline = params_line(params) + "\n" + render(trace, params, prop)
         res["counterexample"] = {
             "params": v.draw.to_json(),
-            "events": [replay.event_to_json(e) for e in v.events],
-            "observations": replay.observations_json(rows),
-            "violation": {"step": v.step, "what": v.check.what,
-                          "values": {k: _plain(x) for k, x in v.check.values.items()}},
+            "events": events_json(v.events),
+            "observations": rows(trace, params, prop),
+            "violation": {"step": v.step, **check_json(v.check),
+                          "explanation": explain(v.check, params)},
             "reproduction": replay.reproduction(ref, env, v.draw, v.events, prop),
             "command": _command(ref, env, v.draw, v.events),
         }
     if res["verdict"] == "violated":
         from tbcheck.gate import depth_needed, parse
-        from tbcheck.timeline import events_json
 
         res["matches"] = declared is not None and parse(declared).admits_violation(
             depth_needed(events_json(v.events)))
     else:
         res["matches"] = res["verdict"] == "not found"
-    return res, rows
+    return res, timeline
 
 
 def _command(ref: str, env: Any, draw: Any, events: list[Any]) -> str:
@@ -168,19 +171,7 @@ def _command(ref: str, env: Any, draw: Any, events: list[Any]) -> str:
                        variant_file=file, eps_ns=env.eps_ns, slack=env.slack_ticks)
 
 
-def _plain(x: Any) -> Any:
-    from tbcheck.model.domain import Bool, Num, value
-
-    if isinstance(x, (Num, Bool)):
-        return value(x)
-    if isinstance(x, list):
-        return [_plain(y) for y in x]
-    return x
-
-
-def _print(res: dict[str, Any], rows: list[Any]) -> None:
-    from tbcheck.proofs.fuzz import replay
-
+def _print(res: dict[str, Any], timeline: str) -> None:
     head = f"{res['variant']} / {res['property']}: "
     rate = f"{res['examples_per_s']:.0f} examples/s"
     declared = f"; declared {res['declared']}" if res["declared"] else ""
@@ -196,15 +187,9 @@ def _print(res: dict[str, Any], rows: list[Any]) -> None:
           f"{res['shrunk_events']} events shrunk to {len(cx['events'])}; {rate}{declared})")
     if res["verdict"] == "error":
         print(f"  error: {res['error']}")
-    p = cx["params"]
-    for i, h in enumerate(p["hosts"]):
-        print(f"  host h{i}: counter {h['freq']} Hz from {h['counter0']}, realtime clock "
-              f"t + {p['realtime0'] + h['e_skew']} ns, monotonic t + {h['mono0']} ns")
-    print(f"  guest: TB {p['tb0']} at boot, {p['ncpus']} vCPUs")
-    for line in replay.render(rows, cx["violation"]["step"]):
+    for line in timeline.splitlines():
         print(f"    {line}")
-    vals = ", ".join(f"{k}={x}" for k, x in cx["violation"]["values"].items())
-    print(f"  violated at event {cx['violation']['step']}: {cx['violation']['what']}: {vals}")
+    print(f"  violated at event {cx['violation']['step']}: {cx['violation']['explanation']}")
     print(f"  replay: {cx['command']}")
     print("  reproduce (from the repository root): python3 - <<'EOF'")
     for line in cx["reproduction"].splitlines():

@@ -93,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
     from tbcheck.defaults import concrete_params, tolerances_for
     from tbcheck.eventspec import parse
     from tbcheck.loader import load_builtin, load_rules_file
+    from tbcheck.model.codec import events_json
     from tbcheck.proofs.concrete import NotEnabled
     from tbcheck.proofs.concrete import run as run_events
-    from tbcheck.timeline import events_json, explain, params_line, render, rows
+    from tbcheck.timeline import explain, params_line, render, rows
 
     if bool(args.variant) == bool(args.variant_file):
         raise UsageError("give exactly one of --variant NAME or --variant-file PATH")

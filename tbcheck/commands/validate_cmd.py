@@ -30,26 +30,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.tb_freq is not None and args.tb_freq <= 0:
         raise UsageError("--tb-freq must be positive")
+    from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.trace import read_trace
-    from tbcheck.validate import variants
     from tbcheck.validate.conformance import conformance
-    from tbcheck.validate.events_from_trace import load
     from tbcheck.validate.judge import judge
-    from tbcheck.validate.report import Outcome, text, to_json
+    from tbcheck.validate.rebuild import load
+    from tbcheck.validate.report import Validation, text, to_json
 
     rules = None
     if args.variant:
-        rules = variants.builtin(args.variant)
+        rules = load_builtin(args.variant)
     elif args.variant_file:
-        rules = variants.from_file(args.variant_file)
+        rules = load_rules_file(args.variant_file)
     info = load(args.trace, read_trace(args.trace), args.tb_freq)
-    name = None if rules is None else variants.name_of(rules, args.variant or args.variant_file)
+    name = None if rules is None else rules.name or args.variant or args.variant_file
     verdicts = judge(info, rules.offset_granularity if rules else 0)
     conf = None if rules is None else conformance(info, rules, name or "")
-    outcome = Outcome(info, name, dict(getattr(rules, "expected", {}) or {}), verdicts, conf)
+    found = Validation(info, name, dict(getattr(rules, "expected", {}) or {}), verdicts, conf)
     if args.json:
-        json.dump(to_json(outcome), sys.stdout, indent=2)
+        json.dump(to_json(found), sys.stdout, indent=2)
         print()
     else:
-        print(text(outcome))
-    return 0 if outcome.ok else 1
+        print(text(found))
+    return 0 if found.ok else 1

@@ -92,7 +92,7 @@ class WorldState:
 
 @dataclass
 class Observation:
-    """One read of one vCPU's TB; ``expected`` is the default policy's ideal TB."""
+    """One read of one vCPU's TB; ``guest_ns`` is the ideal guest time, for display."""
 
     step: int
     event: str

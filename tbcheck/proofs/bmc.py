@@ -145,7 +145,7 @@ def _fuzzed(rules: type[RuleSet], env: Envelope, v: Verdict, examples: int) -> V
 
 
 def _concrete(rules: type[RuleSet], env: Envelope, v: Verdict,
-              cx: shrunk.Counterexample | None, how: str) -> Verdict | None:
+              cx: shrunk.Violation | None, how: str) -> Verdict | None:
     """``v`` violated by ``cx``, a violation found on the concrete engine ("random" or
     "fuzz"), if it fits in the depth and replays like a solver's; None otherwise."""
     if cx is None or depth_of(cx.events) > env.depth:

@@ -28,7 +28,7 @@ from tbcheck.properties.monitor import Check
 
 
 @dataclass
-class Counterexample:
+class Violation:
     """A violation: the world's constants, the events, and the first failing check."""
 
     draw: ParamDraw
@@ -38,7 +38,7 @@ class Counterexample:
 
 
 def first_violation(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events: list[Event],
-                    prop: str) -> Counterexample | None:
+                    prop: str) -> Violation | None:
     """The first failing check of ``prop`` when the concrete engine runs ``events``."""
     try:
         trace = concrete_run(rules, draw.params(), events, tolerances(rules, env, draw.params()),
@@ -46,11 +46,11 @@ def first_violation(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events
     except NotEnabled:
         return None
     bad = trace.violations(prop)
-    return Counterexample(draw, list(events), bad[0][0], bad[0][1]) if bad else None
+    return Violation(draw, list(events), bad[0][0], bad[0][1]) if bad else None
 
 
-def minimize(rules: type[RuleSet], env: Envelope, cx: Counterexample, prop: str
-             ) -> Counterexample:
+def minimize(rules: type[RuleSet], env: Envelope, cx: Violation, prop: str
+             ) -> Violation:
     """Greedily delete adjacent pairs, then single events, while the violation persists (the
     events after the failing one are dropped first); then ``simplify`` the numbers."""
     best = first_violation(rules, env, cx.draw, cx.events[:cx.step], prop) or cx
@@ -80,7 +80,7 @@ def _plainer(x: int, lo: int, also: tuple[int, ...] = ()) -> list[int]:
             and (c < x or c in also)]
 
 
-def _numbers(cx: Counterexample, env: Envelope) -> list[tuple[int, int, tuple[int, ...]]]:
+def _numbers(cx: Violation, env: Envelope) -> list[tuple[int, int, tuple[int, ...]]]:
     """Every number of a counterexample, flat: (value, lowest allowed, preferred values). Under
     ``same_frequency`` the hosts' frequency is one number (the boot host's), lowered for all."""
     boot_f = cx.draw.hosts[0].freq
@@ -96,7 +96,7 @@ def _numbers(cx: Counterexample, env: Envelope) -> list[tuple[int, int, tuple[in
     return out
 
 
-def _rebuilt(cx: Counterexample, values: list[int], same_frequency: bool = False
+def _rebuilt(cx: Violation, values: list[int], same_frequency: bool = False
              ) -> tuple[ParamDraw, list[Event]]:
     it = iter(values)
     hosts: list[HostDraw] = []
@@ -109,8 +109,8 @@ def _rebuilt(cx: Counterexample, values: list[int], same_frequency: bool = False
     return draw, events
 
 
-def simplify(rules: type[RuleSet], env: Envelope, cx: Counterexample, prop: str,
-             tries: int = 400) -> Counterexample:
+def simplify(rules: type[RuleSet], env: Envelope, cx: Violation, prop: str,
+             tries: int = 400) -> Violation:
     """Lower each number while the violation persists, at most ``tries`` concrete runs."""
     best, i = cx, 0
     while tries > 0:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from tbcheck.model.api import RuleSet
 from tbcheck.model.domain import value
 from tbcheck.model.events import depth_of
-from tbcheck.proofs.counterexample import Counterexample, first_violation, minimize
+from tbcheck.proofs.counterexample import Violation, first_violation, minimize
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.samples import walks
 
@@ -28,7 +28,7 @@ class Disagreement(Exception):
     """A violation seen while stepping that the concrete engine's own run does not show."""
 
 
-Found = tuple[Counterexample | None, int]  # the violation, and the runs it took
+Found = tuple[Violation | None, int]  # the violation, and the runs it took
 
 
 def hunt(rules: type[RuleSet], prop: str, env: Envelope, runs: int = RUNS, seed: int = 0

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from tbcheck.model.domain import Bool, Int, Num, Obligation, all_
+from tbcheck.model.domain import Bool, Int, Num, Obligation, all_, value
 from tbcheck.properties import predicates as P
 
 
@@ -27,13 +26,35 @@ class Tolerances:
 
 @dataclass
 class Check:
-    """One evaluation of a property: ``ok`` must hold; ``situation`` says it was meaningful."""
+    """One evaluation of a property: ``ok`` must hold; ``situation`` says it was meaningful.
+
+    What it judged, for a reader of a counterexample: ``seen`` is the TB each vCPU showed (at
+    time ``t``), ``due`` what was due of each (the TB at the stop, the earlier read, or the
+    ideal), and ``allowed`` the interval each ``seen`` had to lie in: the predicate's own range
+    (``properties.predicates``), so a report shows the bounds the verdict used. ``vcpu`` names
+    the one vCPU a check is about (a read's arithmetic), ``overflowed`` the C operations that
+    left their type. A check about no single TB (no-overflow) leaves ``seen`` empty; one with
+    nothing due of any one vCPU (vcpus-agree: they must all be equal) leaves ``due`` empty.
+    """
 
     prop: str
     ok: Bool
     what: str
-    values: dict[str, Any] = field(default_factory=dict)
+    t: Num | None = None
+    seen: list[Num] = field(default_factory=list)
+    due: list[Num] = field(default_factory=list)
+    allowed: list[P.Range] = field(default_factory=list)
+    vcpu: int | None = None
+    overflowed: list[str] = field(default_factory=list)
     situation: Bool = field(default_factory=lambda: Bool(True))
+
+    def culprit(self) -> int | None:
+        """The vCPU that broke this (concrete) check: the one it is about, else the first whose
+        TB lies outside its allowed interval; None when it is about no one vCPU's TB."""
+        if self.vcpu is not None:
+            return self.vcpu
+        return next((i for i, (x, r) in enumerate(zip(self.seen, self.allowed, strict=False))
+                     if not value(P.inside(x, r))), None)
 
 
 Emit = Callable[[Check], None]
@@ -66,13 +87,10 @@ class Ghost:
 def on_reads(g: Ghost, t: Num, tbs: list[Num], tol: Tolerances, emit: Emit) -> None:
     """Every instant the guest reads all vCPUs: they agree, nothing went backwards, and the TB
     kept pace with true time since its chain began."""
-    emit(Check("vcpus-agree", P.agree(tbs), "vCPUs read at one instant",
-               {"t": t, **{f"tb[{i}]": x for i, x in enumerate(tbs)}}))
+    emit(Check("vcpus-agree", P.agree(tbs), "vCPUs read at one instant", t, list(tbs)))
     if g.last is not None:
-        ok = all_([P.never_decreases(a, b) for a, b in zip(g.last, tbs, strict=True)])
-        emit(Check("monotonic", ok, "a read after an earlier read",
-                   {"t": t, **{f"before[{i}]": a for i, a in enumerate(g.last)},
-                    **{f"now[{i}]": b for i, b in enumerate(tbs)}}))
+        _judge("monotonic", "a read after an earlier read", t, tbs, g.last,
+               [P.never_decreases_range(a) for a in g.last], emit)
     g.last = list(tbs)
     if g.chain_tb is not None and g.chain_t is not None:
         _chain_read(g.chain_tb, g.chain_t, t, tbs, tol, g.chain_hopped, emit)
@@ -83,12 +101,10 @@ def _chain_read(ref: list[Num], t0: Num, t: Num, tbs: list[Num], tol: Tolerances
     """tracks-wall-clock at one read of a running chain. It is meaningful (its situation) once
     the chain holds a running migration: before that, nothing stopped the guest and the check
     restates guest-frequency; a witness must show a read after a hop."""
-    ok = all_([P.tracks(a, t0, b, t, tol.f_g, tol.eps_ns, tol.slack, tol.granularity)
-               for a, b in zip(ref, tbs, strict=True)])
-    emit(Check("tracks-wall-clock", ok, "a read in a running chain",
-               {"t_start": t0, "t": t, "tb_start": ref[0], "tb": tbs[0],
-                "expected": P.as_int(ref[0]) + P.ticks(P.as_int(t) - P.as_int(t0), tol.f_g)},
-               hopped))
+    _judge("tracks-wall-clock", "a read in a running chain", t, tbs,
+           [_carried(a, t0, t, tol) for a in ref],
+           [P.tracks_range(a, t0, t, tol.f_g, tol.eps_ns, tol.slack, tol.granularity)
+            for a in ref], emit, hopped)
 
 
 def on_chain_start(g: Ghost, t: Num, tbs: list[Num]) -> None:
@@ -121,13 +137,9 @@ def _end_chain(g: Ghost) -> None:
 def on_run(t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], tol: Tolerances,
            situation: Bool, emit: Emit) -> None:
     """The guest ran from ``t_a`` to ``t_b`` with nothing else happening: rate f_g."""
-    ok = all_([P.keeps_rate(a, t_a, b, t_b, tol.f_g, tol.slack) for a, b in zip(tbs_a, tbs_b,
-                                                                             strict=True)])
-    emit(Check("guest-frequency", ok, "the guest ran",
-               {"t_a": t_a, "t_b": t_b, "tb_a": tbs_a[0], "tb_b": tbs_b[0],
-                "expected_b": P.as_int(tbs_a[0]) + P.ticks(P.as_int(t_b) - P.as_int(t_a),
-                                                             tol.f_g)},
-               situation))
+    _judge("guest-frequency", "the guest ran", t_b, tbs_b,
+           [_carried(a, t_a, t_b, tol) for a in tbs_a],
+           [P.keeps_rate_range(a, t_a, t_b, tol.f_g, tol.slack) for a in tbs_a], emit, situation)
 
 
 def on_explicit_stop(g: Ghost, tbs: list[Num]) -> None:
@@ -152,8 +164,21 @@ def on_snapshot_resume(ref: list[Num], tbs: list[Num], tol: Tolerances, what: st
 
 def _same(prop: str, ref: list[Num], tbs: list[Num], tol: Tolerances, what: str,
           emit: Emit) -> None:
-    ok = all_([P.frozen(a, b, tol.granularity) for a, b in zip(ref, tbs, strict=True)])
-    emit(Check(prop, ok, what, {"tb_ref": ref[0], "tb_resume": tbs[0], "expected": ref[0]}))
+    _judge(prop, what, None, tbs, ref, [P.frozen_range(a, tol.granularity) for a in ref], emit)
+
+
+def _judge(prop: str, what: str, t: Num | None, seen: list[Num], due: list[Num],
+           allowed: list[P.Range], emit: Emit, situation: Bool | None = None) -> None:
+    """Emit the check that each vCPU's TB lies in its allowed interval: the predicate itself
+    (each ``P.x`` is ``P.inside(tb, P.x_range(...))``), with what it judged."""
+    ok = all_([P.inside(b, r) for b, r in zip(seen, allowed, strict=True)])
+    emit(Check(prop, ok, what, t, list(seen), list(due), allowed,
+               situation=Bool(True) if situation is None else situation))
+
+
+def _carried(tb: Num, t_a: Num, t_b: Num, tol: Tolerances) -> Num:
+    """``tb`` read at ``t_a`` carried to ``t_b`` at the guest's frequency: what is due then."""
+    return P.as_int(tb) + P.ticks(P.as_int(t_b) - P.as_int(t_a), tol.f_g)
 
 
 def on_branch_restart(g: Ghost) -> None:
@@ -166,12 +191,10 @@ def on_branch_restart(g: Ghost) -> None:
 def on_obligations(obligations: list[Obligation], hook: str, emit: Emit,
                    vcpu: int | None = None) -> None:
     """no-overflow: every checked operation in a hook stayed within its C type; ``vcpu`` names
-    the vCPU whose read it was, first among the check's values."""
+    the vCPU whose read it was."""
     ok = all_([~Bool(ob.cond) for ob in obligations])
     concrete = [ob.what for ob in obligations if ob.cond is True]
-    values: dict[str, Any] = {} if vcpu is None else {"vcpu": vcpu}
-    emit(Check("no-overflow", ok, f"arithmetic of {hook}",
-               {**values, "overflowed": concrete} if concrete else values))
+    emit(Check("no-overflow", ok, f"arithmetic of {hook}", vcpu=vcpu, overflowed=concrete))
 
 
 @dataclass(frozen=True)

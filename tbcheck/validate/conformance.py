@@ -25,15 +25,17 @@ from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read
 from tbcheck.model.world import HostParams, Params, RuleError
 from tbcheck.proofs.concrete import NotEnabled, run
 from tbcheck.properties.monitor import Tolerances
-from tbcheck.validate.events_from_trace import Reading, Scenario, Step, TraceInfo
 from tbcheck.validate.fit import Constraint, solve
-from tbcheck.validate.timeline import Row, row_for
+from tbcheck.validate.mismatch import Mismatch, mismatch_at
+from tbcheck.validate.records import InstantName as At
+from tbcheck.validate.records import Reading, RecordedScenario, Step, TraceInfo
+from tbcheck.validate.records import StepKind as Kind
 
 SLACK = 2  # ticks of rounding, each side
 PROBE_NS = 20_000  # finite-difference step for fitting an instant
 PASSES = 2
 
-Key = tuple[int, str]  # (step index, instant name)
+Key = tuple[int, At]  # (step index, instant name)
 
 
 @dataclass
@@ -42,7 +44,7 @@ class ScenarioResult:
     reads: int = 0
     conforming: int = 0
     unpredicted: int = 0
-    mismatches: list[Row] = field(default_factory=list)
+    mismatches: list[Mismatch] = field(default_factory=list)
     error: str | None = None  # the model could not replay the scenario
     fitted: dict[str, float] = field(default_factory=dict)  # instant -> ms from its estimate
 
@@ -65,7 +67,7 @@ class Conformance:
         return sum(s.unpredicted for s in self.scenarios)
 
     @property
-    def mismatches(self) -> list[Row]:
+    def mismatches(self) -> list[Mismatch]:
         return [m for s in self.scenarios for m in s.mismatches]
 
     @property
@@ -78,7 +80,7 @@ class Conformance:
 
 
 @dataclass
-class _Check:
+class _Prediction:
     """One read with the model's value for it: ``value - below .. value + above`` is allowed."""
 
     read: Reading
@@ -106,7 +108,7 @@ class _Check:
 class _Replay:
     """One scenario under one rule set: events from instants, and the reads' model values."""
 
-    def __init__(self, sc: Scenario, rules: type[RuleSet], f_g: int, vcpus: int) -> None:
+    def __init__(self, sc: RecordedScenario, rules: type[RuleSet], f_g: int, vcpus: int) -> None:
         self.sc, self.rules, self.f, self.vcpus = sc, rules, f_g, vcpus
         self.keys: list[Key] = [(st.index, n) for st in sc.steps for n in st.instants]
         self.inst = {(st.index, n): i for st in sc.steps for n, i in st.instants.items()}
@@ -124,7 +126,7 @@ class _Replay:
     def events(self, x: dict[Key, int]) -> tuple[list[Event], dict[int, int], dict[int, int]]:
         """The event list, and where each guest read and each step landed in it."""
         sc = self.sc
-        now = x[(0, "boot")]
+        now = x[(0, At.BOOT)]
         evs: list[Event] = []
         read_at: dict[int, int] = {}
         step_at: dict[int, int] = {}
@@ -144,7 +146,7 @@ class _Replay:
                     evs.append(Read(r.vcpu))
                 continue
             st = sc.steps[i]
-            if st.kind == "boot":
+            if st.kind == Kind.BOOT:
                 continue
             times = [x[(i, n)] for n in st.instants]
             times[0] = max(times[0], now)
@@ -159,27 +161,27 @@ class _Replay:
         return evs, read_at, step_at
 
     def event(self, st: Step, d: list[Int]) -> Event:
-        if st.kind == "stop":
+        if st.kind == Kind.STOP:
             return Stop()
-        if st.kind == "cont":
+        if st.kind == Kind.CONT:
             return Cont()
-        if st.kind == "migrate":
+        if st.kind == Kind.MIGRATE:
             return Migrate(self.sc.vms.index(st.to or ""), d[0], d[1], d[2])
-        if st.kind == "migrate-fail":
+        if st.kind == Kind.MIGRATE_FAIL:
             return MigrateFail(d[0], d[1])
-        if st.kind == "savevm":
+        if st.kind == Kind.SAVEVM:
             return SaveVM(st.snapshot or "", d[0])
         return LoadVM(st.snapshot or "", d[0])
 
     # ------------------------------------------------------------------ evaluating
-    def evaluate(self, x: dict[Key, int]) -> tuple[list[_Check], int]:
+    def evaluate(self, x: dict[Key, int]) -> tuple[list[_Prediction], int]:
         """Replay with instants ``x``; the checks, and how many reads got no prediction."""
         evs, read_at, step_at = self.events(x)
-        trace = run(self.rules, self.params(x[(0, "boot")]), evs, self.tol, strict=True)
+        trace = run(self.rules, self.params(x[(0, At.BOOT)]), evs, self.tol, strict=True)
         obs: dict[tuple[int, int], list[int]] = {}
         for o in trace.observations:
             obs.setdefault((o.step, o.cpu), []).append(int(o.tb))
-        checks: list[_Check] = []
+        checks: list[_Prediction] = []
         missing = 0
         # An offset rounded up to the declared granularity (KVM-HV) puts the model's TB up to
         # granularity - 1 ticks above its ideal at each step that sets offsets, and those add
@@ -188,14 +190,14 @@ class _Replay:
         for i, r in enumerate(self.sc.reads):
             if r.guest:
                 half = -(-r.win.width * self.f // (2 * 10**9))  # the read is within its window
-                checks.append(_Check(r, obs[(read_at[i] + 1, r.vcpu)][0],
+                checks.append(_Prediction(r, obs[(read_at[i] + 1, r.vcpu)][0],
                                      half + SLACK + gran * r.step, half + SLACK))
                 continue
             got = self.resting_value(r, step_at, obs)
             if got is None:
                 missing += 1
             else:
-                checks.append(_Check(r, got[0], SLACK + gran * got[1], SLACK))
+                checks.append(_Prediction(r, got[0], SLACK + gran * got[1], SLACK))
         return checks, missing
 
     def resting_value(self, r: Reading, step_at: dict[int, int],
@@ -216,19 +218,19 @@ class _Replay:
                 return seen(src, last=False)
             at = src.index
         for st in steps[at + 1:]:
-            if st.kind == "cont":
+            if st.kind == Kind.CONT:
                 return seen(st, last=True)
-            if st.kind == "loadvm" or st.running:
+            if st.kind == Kind.LOADVM or st.running:
                 break
         for st in reversed(steps[1:at + 1]):
-            if st.kind == "stop" or st.running:
+            if st.kind == Kind.STOP or st.running:
                 return seen(st, last=False)
-            if st.kind == "loadvm":
+            if st.kind == Kind.LOADVM:
                 return None
         return None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self) -> tuple[dict[Key, int], list[_Check], int]:
+    def fit(self) -> tuple[dict[Key, int], list[_Prediction], int]:
         x = {k: self.inst[k].est for k in self.keys}
         best_x, (best, missing) = dict(x), self.evaluate(x)
         for _ in range(PASSES):
@@ -262,14 +264,14 @@ class _Replay:
         return {**x, **{k: x[k] + shift[k] for k in free}}
 
 
-def _score(checks: list[_Check]) -> tuple[float, int, int]:
+def _score(checks: list[_Prediction]) -> tuple[float, int, int]:
     """Lower is better: as for the fit, the earliest reads come first (a later first mismatch),
     then fewer mismatches, then smaller ones."""
     first = min((c.read.line for c in checks if not c.ok), default=float("inf"))
     return -first, sum(not c.ok for c in checks), sum(c.excess for c in checks)
 
 
-def check_scenario(sc: Scenario, rules: type[RuleSet], info: TraceInfo) -> ScenarioResult:
+def check_scenario(sc: RecordedScenario, rules: type[RuleSet], info: TraceInfo) -> ScenarioResult:
     res = ScenarioResult(sc.name)
     replay = _Replay(sc, rules, info.f_g, info.vcpus)
     try:
@@ -289,7 +291,7 @@ def check_scenario(sc: Scenario, rules: type[RuleSet], info: TraceInfo) -> Scena
             if rules.offset_granularity > 1:
                 what += (f", allowing the declared offset granularity {rules.offset_granularity}"
                          " per step")
-            res.mismatches.append(row_for(sc, c.read, c.lo, c.hi, info.f_g,
+            res.mismatches.append(mismatch_at(sc, c.read, c.lo, c.hi, info.f_g,
                                           f"{rules.name or 'rules'}: {what}", model=c.value))
     return res
 

@@ -11,26 +11,37 @@ and that instant's own window widens ``err`` too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from tbcheck.model.domain import Bool, Int
 from tbcheck.properties import predicates as P
 from tbcheck.properties.registry import property_names
-from tbcheck.validate.events_from_trace import Instant, Reading, Scenario, Step, TraceInfo
-from tbcheck.validate.timeline import Row, row_for
+from tbcheck.validate.mismatch import Mismatch, mismatch_at
+from tbcheck.validate.records import InstantName as At
+from tbcheck.validate.records import Reading, RecordedScenario, Step, TraceInfo
+from tbcheck.validate.records import StepKind as Kind
 
 SLACK = 2  # ticks: TB = floor(clock * f / 1e9) rounds once on each side of a comparison
 
-HOLDS, VIOLATED, NOT_EXERCISED, NOT_OBSERVABLE = (
-    "holds", "violated", "not exercised", "not observable")
+
+class OnTrace(StrEnum):
+    """What a trace says of a property (``validate --json`` writes the value)."""
+
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    NOT_EXERCISED = "not exercised"  # no situation of it in the trace
+    NOT_OBSERVABLE = "not observable"  # a trace cannot show it (no-overflow)
 
 
 @dataclass
-class Verdict:
+class TraceVerdict:
+    """One property's verdict on a recorded trace (``proofs.bmc.Verdict`` is the model's)."""
+
     prop: str
-    verdict: str
+    verdict: OnTrace
     situations: int = 0
     failed: int = 0
-    mismatch: Row | None = None
+    mismatch: Mismatch | None = None
     note: str = ""
 
 
@@ -40,9 +51,9 @@ class _Acc:
     def __init__(self) -> None:
         self.situations = 0
         self.failed = 0
-        self.first: Row | None = None
+        self.first: Mismatch | None = None
 
-    def situation(self, failures: list[Row]) -> None:
+    def situation(self, failures: list[Mismatch]) -> None:
         self.situations += 1
         if failures:
             self.failed += 1
@@ -57,7 +68,7 @@ class _Chain:
     refs: dict[int, Reading] = field(default_factory=dict)
     hopped: set[int] = field(default_factory=set)
     situation: bool = False
-    fails: list[Row] = field(default_factory=list)
+    fails: list[Mismatch] = field(default_factory=list)
 
 
 class Judge:
@@ -76,53 +87,53 @@ class Judge:
         return tb + int(P.ticks(to_t - from_t, self.f))
 
     # ------------------------------------------------------------------ one comparison
-    def compare(self, ok: Bool, rng: P.Range, sc: Scenario, r: Reading, value: int, what: str,
-                out: list[Row], expected: int | None = None) -> None:
-        """Record a failed comparison of ``value`` (derived from read ``r``) as a row."""
+    def compare(self, ok: Bool, rng: P.Range, sc: RecordedScenario, r: Reading, value: int,
+                what: str, out: list[Mismatch], expected: int | None = None) -> None:
+        """Record a failed comparison of ``value`` (derived from read ``r``) as a mismatch."""
         if not bool(ok):
             lo, hi = rng
-            out.append(row_for(sc, r, int(lo), None if hi is None else int(hi), self.f, what,
+            out.append(mismatch_at(sc, r, int(lo), None if hi is None else int(hi), self.f, what,
                                shift=r.tb - value, model=expected))
 
-    def frozen(self, sc: Scenario, ref: int, r: Reading, value: int, err: int, what: str,
-               out: list[Row]) -> None:
+    def frozen(self, sc: RecordedScenario, ref: int, r: Reading, value: int, err: int, what: str,
+               out: list[Mismatch]) -> None:
         self.compare(P.frozen(Int(ref), Int(value), self.g, err),
                      P.frozen_range(ref, self.g, err), sc, r, value, what, out, ref)
 
     # ------------------------------------------------------------------ walking a scenario
     @staticmethod
-    def guest_reads(sc: Scenario) -> list[Reading]:
+    def guest_reads(sc: RecordedScenario) -> list[Reading]:
         return [r for r in sc.reads if r.guest]
 
     @staticmethod
-    def last_before(sc: Scenario, st: Step) -> Reading | None:
+    def last_before(sc: RecordedScenario, st: Step) -> Reading | None:
         """The guest's last read with nothing between it and step ``st``."""
         rs = [r for r in sc.reads if r.guest and r.step == st.index - 1]
         return rs[-1] if rs else None
 
     @staticmethod
-    def first_after(sc: Scenario, st: Step) -> Reading | None:
+    def first_after(sc: RecordedScenario, st: Step) -> Reading | None:
         rs = [r for r in sc.reads if r.guest and r.step == st.index]
         return rs[0] if rs else None
 
     @staticmethod
-    def between(sc: Scenario, first: Step, last: Step) -> list[Reading]:
+    def between(sc: RecordedScenario, first: Step, last: Step) -> list[Reading]:
         """Reads the guest cannot make (paused, a source's) from ``first`` up to ``last``."""
         return [r for r in sc.reads if not r.guest and first.index <= r.step < last.index]
 
     @staticmethod
-    def resume_of(sc: Scenario, st: Step) -> Step | None:
+    def resume_of(sc: RecordedScenario, st: Step) -> Step | None:
         """The step that resumes the guest paused by ``st``; None if it never does, or if a
         loadvm replaces the paused history first."""
         for nxt in sc.steps[st.index + 1:]:
-            if nxt.kind == "cont":
+            if nxt.kind == Kind.CONT:
                 return nxt
-            if nxt.kind == "loadvm" or nxt.running:
+            if nxt.kind == Kind.LOADVM or nxt.running:
                 return None
         return None
 
     # ------------------------------------------------------------------ the properties
-    def run(self) -> list[Verdict]:
+    def run(self) -> list[TraceVerdict]:
         for sc in self.info.scenarios:
             if sc.ok and not sc.problem:
                 self.monotonic(sc)
@@ -133,15 +144,16 @@ class Judge:
         out = []
         for p in property_names():
             if p == "no-overflow":
-                out.append(Verdict(p, NOT_OBSERVABLE, note="the rule set's arithmetic is not "
-                                   "visible in a trace"))
+                out.append(TraceVerdict(p, OnTrace.NOT_OBSERVABLE, note="the rule set's "
+                                        "arithmetic is not visible in a trace"))
                 continue
             a = self.acc[p]
-            verdict = VIOLATED if a.failed else HOLDS if a.situations else NOT_EXERCISED
-            out.append(Verdict(p, verdict, a.situations, a.failed, a.first))
+            verdict = (OnTrace.VIOLATED if a.failed else OnTrace.HOLDS if a.situations
+                       else OnTrace.NOT_EXERCISED)
+            out.append(TraceVerdict(p, verdict, a.situations, a.failed, a.first))
         return out
 
-    def monotonic(self, sc: Scenario) -> None:
+    def monotonic(self, sc: RecordedScenario) -> None:
         last: dict[tuple[int, int], Reading] = {}
         for r in self.guest_reads(sc):
             key = (r.branch, r.vcpu)
@@ -150,13 +162,13 @@ class Judge:
             if prev is None:
                 continue
             err = self.err(2 * max(0, prev.win.hi - r.win.lo))  # only if the windows overlap
-            fails: list[Row] = []
+            fails: list[Mismatch] = []
             self.compare(P.never_decreases(Int(prev.tb), Int(r.tb), err),
                          P.never_decreases_range(prev.tb, err), sc, r, r.tb,
                          f"after the read at line {prev.line} (TB {prev.tb})", fails)
             self.acc["monotonic"].situation(fails)
 
-    def rate_and_agreement(self, sc: Scenario) -> None:
+    def rate_and_agreement(self, sc: RecordedScenario) -> None:
         """Successive reads on one VM with no event between: the same vCPU advanced at f_g,
         and two different vCPUs agree once the time between them is allowed for."""
         reads = self.guest_reads(sc)
@@ -169,7 +181,7 @@ class Judge:
             err = 0
             if prev is not None:
                 err = self.err(prev.win.width, b.win.width)
-                fails: list[Row] = []
+                fails: list[Mismatch] = []
                 self.compare(P.keeps_rate(Int(prev.tb), Int(prev.win.mid), Int(b.tb),
                                           Int(b.win.mid), self.f, SLACK, err),
                              P.keeps_rate_range(prev.tb, prev.win.mid, b.win.mid, self.f, SLACK,
@@ -186,11 +198,11 @@ class Judge:
                              "read", fails, ref)
                 self.acc["vcpus-agree"].situation(fails)
 
-    def pause_chain(self, sc: Scenario, prop: str, ref: int | None, ref_err: int,
-                    ref_what: str, paused: list[Reading], resume: Step) -> list[Row]:
+    def pause_chain(self, sc: RecordedScenario, prop: str, ref: int | None, ref_err: int,
+                    ref_what: str, paused: list[Reading], resume: Step) -> list[Mismatch]:
         """A paused stretch: the stopped TB ``ref`` is what the paused vCPUs hold, they all
         hold one value, and the guest resumes from it."""
-        fails: list[Row] = []
+        fails: list[Mismatch] = []
         if ref is not None and paused:
             p = paused[0]
             self.frozen(sc, ref, p, p.tb, ref_err, f"{prop}: paused TB against {ref_what}", fails)
@@ -200,7 +212,7 @@ class Judge:
                         f"{paused[0].line})", fails)
         b = self.first_after(sc, resume)
         if b is not None:
-            res = resume.instants["resume"]
+            res = resume.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
             err = self.err(b.win.width, res.win.width) + SLACK
             if paused:
@@ -211,17 +223,17 @@ class Judge:
                             f"{prop}: TB at {resume.label()} against {ref_what}", fails)
         return fails
 
-    def at_stop(self, sc: Scenario, st: Step) -> tuple[int, int] | None:
+    def at_stop(self, sc: RecordedScenario, st: Step) -> tuple[int, int] | None:
         """The TB at step ``st``'s stop, carried from the read before, and its uncertainty."""
         a = self.last_before(sc, st)
         if a is None:
             return None
-        s = st.instants["stop"]
+        s = st.instants[At.STOP]
         return self.carry(a.tb, a.win.mid, s.win.mid), self.err(a.win.width, s.win.width) + SLACK
 
-    def pauses(self, sc: Scenario) -> None:
+    def pauses(self, sc: RecordedScenario) -> None:
         for st in sc.steps:
-            if st.kind != "stop":
+            if st.kind is not Kind.STOP:
                 continue
             resume = self.resume_of(sc, st)
             if resume is None:
@@ -235,7 +247,7 @@ class Judge:
                 self.pause_chain(sc, "frozen-when-stopped", ref, err, "the TB at stop",
                                  paused, resume))
 
-    def chains(self, sc: Scenario) -> None:
+    def chains(self, sc: RecordedScenario) -> None:
         """tracks-wall-clock per running chain: from boot, an explicit ``cont``, or the resume
         of a savevm or loadvm (whose frozen time snapshot-frozen judges) until the next stop
         other than a running migration's, every guest read is its vCPU's first read in the
@@ -246,16 +258,17 @@ class Judge:
             by_step.setdefault(r.step, []).append(r)
         chain = _Chain()
         for st in sc.steps:
-            if st.kind in ("boot", "cont", "stop", "savevm", "loadvm"):
+            if st.kind in (Kind.BOOT, Kind.CONT, Kind.STOP, Kind.SAVEVM,
+                           Kind.LOADVM):
                 self.end_chain(chain)
                 chain = _Chain()
-            elif st.running and st.kind in ("migrate", "migrate-fail"):
+            elif st.running and st.kind in (Kind.MIGRATE, Kind.MIGRATE_FAIL):
                 chain.hopped |= set(chain.refs)
             for r in by_step.get(st.index, []):
                 self.chain_read(sc, chain, r)
         self.end_chain(chain)
 
-    def chain_read(self, sc: Scenario, chain: _Chain, r: Reading) -> None:
+    def chain_read(self, sc: RecordedScenario, chain: _Chain, r: Reading) -> None:
         a = chain.refs.get(r.vcpu)
         if a is None:
             chain.refs[r.vcpu] = r
@@ -272,43 +285,43 @@ class Judge:
         if chain.situation or chain.fails:
             self.acc["tracks-wall-clock"].situation(chain.fails)
 
-    def snapshots(self, sc: Scenario) -> None:
+    def snapshots(self, sc: RecordedScenario) -> None:
         snaps: dict[str, tuple[int, int]] = {}  # name -> (TB it recorded, uncertainty)
         for st in sc.steps:
             name = st.snapshot or ""
-            if st.kind == "savevm":
+            if st.kind == Kind.SAVEVM:
                 snap = self.savevm(sc, st)
                 if snap is not None:
                     snaps[name] = snap
-            elif st.kind == "loadvm" and name in snaps:
+            elif st.kind == Kind.LOADVM and name in snaps:
                 self.loadvm(sc, st, *snaps[name])
 
-    def savevm(self, sc: Scenario, st: Step) -> tuple[int, int] | None:
+    def savevm(self, sc: RecordedScenario, st: Step) -> tuple[int, int] | None:
         if not st.running:  # paused: the snapshot holds the paused TB
             before = [r for r in sc.reads if not r.guest and r.step == st.index - 1]
             return (before[-1].tb, 0) if before else None
         stop = self.at_stop(sc, st)
         b = self.first_after(sc, st)
         if stop is not None and b is not None:
-            res: Instant = st.instants["resume"]
+            res = st.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
             err = stop[1] + self.err(b.win.width, res.win.width) + SLACK
-            fails: list[Row] = []
+            fails: list[Mismatch] = []
             self.frozen(sc, stop[0], b, at_resume, err,
                         f"{st.label()}: TB at the resume against the TB at its stop", fails)
             self.acc["snapshot-frozen"].situation(fails)
         return stop
 
-    def loadvm(self, sc: Scenario, st: Step, ref: int, ref_err: int) -> None:
+    def loadvm(self, sc: RecordedScenario, st: Step, ref: int, ref_err: int) -> None:
         what = f"the TB snapshot {st.snapshot} recorded"
         if st.running:
             b = self.first_after(sc, st)
             if b is None:
                 return
-            res = st.instants["resume"]
+            res = st.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
             err = ref_err + self.err(b.win.width, res.win.width) + SLACK
-            fails: list[Row] = []
+            fails: list[Mismatch] = []
             self.frozen(sc, ref, b, at_resume, err, f"{st.label()}: TB at the resume against "
                         f"{what}", fails)
             self.acc["snapshot-frozen"].situation(fails)
@@ -320,6 +333,6 @@ class Judge:
                 resume))
 
 
-def judge(info: TraceInfo, granularity: int = 0) -> list[Verdict]:
+def judge(info: TraceInfo, granularity: int = 0) -> list[TraceVerdict]:
     """Each property's verdict on the trace, in the order of ``property_names()``."""
     return Judge(info, granularity).run()

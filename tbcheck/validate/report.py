@@ -7,27 +7,27 @@ from typing import Any
 
 from tbcheck.gate import declared_verdict
 from tbcheck.validate.conformance import Conformance
-from tbcheck.validate.events_from_trace import TraceInfo
-from tbcheck.validate.judge import VIOLATED, Verdict
-from tbcheck.validate.timeline import Row
+from tbcheck.validate.judge import OnTrace, TraceVerdict
+from tbcheck.validate.mismatch import Mismatch
+from tbcheck.validate.records import TraceInfo
 
 MAX_TEXT_ROWS = 20  # mismatches printed per report (JSON has them all)
 
 
 @dataclass
-class Outcome:
+class Validation:
     """Everything one validation found, and whether it passes."""
 
     info: TraceInfo
     variant: str | None
     expected: dict[str, str]  # the rule set's declared verdicts (empty without a variant)
-    verdicts: list[Verdict]
+    verdicts: list[TraceVerdict]
     conformance: Conformance | None
 
     def failed_properties(self) -> list[str]:
         """Properties whose verdict on the trace contradicts what must hold: without a variant
         every judged property must hold; with one, only a declared "proved" one."""
-        return [v.prop for v in self.verdicts if v.verdict == VIOLATED
+        return [v.prop for v in self.verdicts if v.verdict is OnTrace.VIOLATED
                 and (self.variant is None
                      or declared_verdict(self.expected.get(v.prop)) == "proved")]
 
@@ -47,7 +47,7 @@ class Outcome:
                 and (self.conformance is None or self.conformance.ok))
 
 
-def format_row(r: Row) -> str:
+def format_mismatch(r: Mismatch) -> str:
     hi = "inf" if r.hi is None else str(r.hi)
     model = "" if r.model is None else f" (expected {r.model})"
     return (f"{r.scenario:<20} {r.t_ms:>+10.3f} ms  {r.vm}/h{r.host:<2} {r.runstate or '-':<14} "
@@ -55,9 +55,9 @@ def format_row(r: Row) -> str:
             f"{r.miss:+d} ticks ({r.miss_ms:+.3f} ms)  [line {r.line}]")
 
 
-def grouped(rows: list[Row]) -> list[tuple[Row, int]]:
+def grouped(rows: list[Mismatch]) -> list[tuple[Mismatch, int]]:
     """Consecutive mismatches at one read point, as its first row and how many there were."""
-    out: list[tuple[Row, int]] = []
+    out: list[tuple[Mismatch, int]] = []
     for r in rows:
         if out and (out[-1][0].scenario, out[-1][0].point, out[-1][0].vm) == (
                 r.scenario, r.point, r.vm):
@@ -67,7 +67,7 @@ def grouped(rows: list[Row]) -> list[tuple[Row, int]]:
     return out
 
 
-def text(o: Outcome) -> str:
+def text(o: Validation) -> str:
     info = o.info
     lines = [f"trace {info.path}: QEMU {info.qemu}, {info.machine}, f_g {info.f_g} Hz, "
              f"{info.vcpus} vCPU(s), {len(info.scenarios)} scenario(s)"]
@@ -90,7 +90,7 @@ def text(o: Outcome) -> str:
     for v in o.verdicts:
         if v.mismatch is not None:
             lines.append(f"  first mismatch of {v.prop}: {v.mismatch.what}")
-            lines.append(f"    {format_row(v.mismatch)}")
+            lines.append(f"    {format_mismatch(v.mismatch)}")
     c = o.conformance
     if c is not None:
         lines.append("")
@@ -106,7 +106,7 @@ def text(o: Outcome) -> str:
                          "the guest saw; the first of each read point):")
             for r, n in groups[:MAX_TEXT_ROWS]:
                 more = f"  + {n - 1} more read(s) @{r.point}" if n > 1 else ""
-                lines.append(f"  {format_row(r)}{more}")
+                lines.append(f"  {format_mismatch(r)}{more}")
             if len(groups) > MAX_TEXT_ROWS:
                 lines.append(f"  ... and {len(groups) - MAX_TEXT_ROWS} more read points "
                              "(--json lists every read)")
@@ -115,7 +115,7 @@ def text(o: Outcome) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _why(o: Outcome) -> str:
+def _why(o: Validation) -> str:
     parts = [f"{p} violated" for p in o.failed_properties()]
     if any(sc.ok and sc.problem for sc in o.info.scenarios):
         parts.append("a scenario could not be mapped")
@@ -126,7 +126,7 @@ def _why(o: Outcome) -> str:
     return ": " + ", ".join(parts) if parts else ""
 
 
-def to_json(o: Outcome) -> dict[str, Any]:
+def to_json(o: Validation) -> dict[str, Any]:
     c = o.conformance
     return {
         "trace": o.info.path,

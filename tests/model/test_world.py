@@ -52,7 +52,7 @@ def test_every_vcpus_read_owes_its_own_no_overflow_check() -> None:
     world = World(_OffByCpu, params, Monitor(tolerances_for(_OffByCpu, params)))
     path = world.boot()
     reads = [c for _, c in path.checks if c.prop == "no-overflow" and "read_tb" in c.what]
-    assert [c.values["vcpu"] for c in reads] == [0, 1, 2]  # one check a vCPU, naming it
+    assert [c.vcpu for c in reads] == [0, 1, 2]  # one check a vCPU, naming it
     assert [bool(value(c.ok)) for c in reads] == [True, False, False]
     assert "vCPU 2" in reads[2].what
 

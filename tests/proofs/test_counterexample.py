@@ -30,7 +30,7 @@ def test_a_hunted_counterexample_has_plain_numbers() -> None:
 
 
 def test_simplify_lowers_a_raw_counterexample() -> None:
-    from tbcheck.proofs.counterexample import Counterexample
+    from tbcheck.proofs.counterexample import Violation
     from tbcheck.proofs.samples import walks
 
     rules = builtin("qemu-ppc-v1")
@@ -40,7 +40,7 @@ def test_simplify_lowers_a_raw_counterexample() -> None:
         if bad:
             raw = first_violation(rules, ENV, walk.draw, list(walk.events), "monotonic")
             break
-    assert isinstance(raw, Counterexample)
+    assert isinstance(raw, Violation)
     out = simplify(rules, ENV, raw, "monotonic")
     assert first_violation(rules, ENV, out.draw, out.events, "monotonic")
     before = [x for x, _, _ in _numbers(raw, ENV)]

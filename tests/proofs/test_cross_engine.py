@@ -40,7 +40,7 @@ def _agree(name: str, env: Envelope, draw: draws.ParamDraw, events: list) -> int
     assert len(path.checks) == len(conc.checks)
     for (ss, sc), (cs, cc) in zip(path.checks, conc.checks, strict=True):
         assert (ss, sc.prop, sc.what) == (cs, cc.prop, cc.what)
-        assert sym.at(sc.ok) == bool(cc.ok), f"{cc.prop} at event {cs}: {cc.values}"
+        assert sym.at(sc.ok) == bool(cc.ok), f"{cc.prop} at event {cs}: {cc.what}"
         assert sym.at(sc.situation) == bool(cc.situation)
     return len(conc.checks)
 

@@ -11,12 +11,12 @@ import pytest
 from fuzz_findings import ENV, finding
 
 from tbcheck.cli import main
+from tbcheck.model.codec import event_from_json, event_json
 from tbcheck.model.events import Stop
 from tbcheck.model.registry import builtin
 from tbcheck.proofs.concrete import run as concrete_run
 from tbcheck.proofs.envelope import tolerances
 from tbcheck.proofs.fuzz import fuzz
-from tbcheck.proofs.fuzz.replay import event_from_json, event_to_json
 
 
 @pytest.mark.parametrize("name", ["qemu-ppc-v1", "qemu-ppc-v0"])
@@ -103,7 +103,7 @@ def test_same_frequency_option_keeps_every_host_at_the_boot_frequency() -> None:
 
 def test_events_round_trip_through_json() -> None:
     v = finding("qemu-ppc-v1", "frozen-when-stopped")
-    assert [event_from_json(json.loads(json.dumps(event_to_json(e)))) for e in v.events] \
+    assert [event_from_json(json.loads(json.dumps(event_json(e)))) for e in v.events] \
         == v.events
 
 
@@ -123,9 +123,9 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert good["verdict"] == "not found" and good["counterexample"] is None
     assert bad["verdict"] == "violated"
     cx = bad["counterexample"]
-    assert cx["events"][-1]["kind"] in ("migrate", "migrate-fail")
-    obs = cx["observations"]
-    assert {"step", "t", "host", "state", "cpu", "tb", "expected"} <= set(obs[0])
+    assert cx["events"][-1]["event"] in ("migrate", "migrate-fail")
+    obs = cx["observations"]  # the rows ``prove --json`` and ``run --json`` give
+    assert {"step", "t_ns", "host", "state", "cpu", "tb", "expected", "violated"} <= set(obs[0])
     last = obs[-1]  # the resume: TCG's TB did not count the downtime
     assert last["step"] == cx["violation"]["step"] and last["tb"] < last["expected"]
     # the reproduction replays the violation on its own
@@ -139,7 +139,7 @@ def test_cli_text_timeline(capsys: pytest.CaptureFixture[str]) -> None:
                  "--examples", "40", "--profile", "ci", "--no-shrink"]) == 0  # as declared
     out = capsys.readouterr().out
     assert "qemu-tcg / tracks-wall-clock: violated" in out
-    assert "true time (s)" in out and "TB expected" in out and "<-- violated" in out
+    assert "true time (s)" in out and "TB expected" in out and "<-- tracks-wall-clock" in out
     assert "from tbcheck.proofs.concrete import run" in out
 
 

@@ -10,7 +10,7 @@ from tbcheck.model.events import Run
 from tbcheck.model.registry import builtin
 from tbcheck.proofs import bmc
 from tbcheck.proofs import hunt as hunt_module
-from tbcheck.proofs.counterexample import Counterexample, first_violation
+from tbcheck.proofs.counterexample import Violation, first_violation
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.hunt import RUNS, hunt
 from tbcheck.proofs.unroll import unroll
@@ -54,7 +54,7 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[str] = []
     real = bmc._concrete
 
-    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, cx: Counterexample | None,
+    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, cx: Violation | None,
             how: str) -> bmc.Verdict | None:
         asked.append(how)
         return real(rules, env, v, cx, how)

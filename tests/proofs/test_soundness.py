@@ -344,7 +344,7 @@ def test_a_vcpus_check_is_one_site_only_when_its_terms_are_another_vcpus(tmp_pat
         got: dict[int, int] = {}
         for s in u.sites["no-overflow"]:
             if "read_tb" in s.check.what and not z3.is_false(s.violated):
-                got[s.check.values["vcpu"]] = got.get(s.check.values["vcpu"], 0) + 1
+                got[s.check.vcpu] = got.get(s.check.vcpu, 0) + 1
         return got
 
     same = read_sites(builtin("qemu-tcg"))

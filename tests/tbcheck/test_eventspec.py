@@ -6,9 +6,9 @@ import pytest
 
 from tbcheck.errors import UsageError
 from tbcheck.eventspec import parse, run_command, unparse
+from tbcheck.model.codec import events_json
 from tbcheck.model.domain import Int, value
 from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
-from tbcheck.timeline import events_json
 
 
 def _plain(evs: list) -> list:

@@ -1,16 +1,18 @@
-"""The explanation of a violation names the vCPU that broke the check and shows its numbers."""
+"""The explanation of a violation names the vCPU that broke the check and shows its numbers
+(the typed ``Check`` record: what was seen, what was due, the interval allowed)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tbcheck.cli import main
 from tbcheck.defaults import concrete_params
-from tbcheck.model.domain import U64, Bool
+from tbcheck.model.domain import U64, Bool, Int
 from tbcheck.properties.monitor import Check
-from tbcheck.timeline import culprit, explain
+from tbcheck.timeline import check_json, explain
 
 SECOND_GOES_BACK = '''
 from tbcheck import U64, Record, RuleSet, wrapping_add, wrapping_sub
@@ -54,16 +56,31 @@ def test_the_vcpu_that_went_back_is_named_with_its_numbers(
     assert any(row[4] == "1" and row[5] == "999000" for row in marked)  # vCPU 1's row shown
 
 
-def test_per_vcpu_values_pick_the_vcpu_furthest_from_due() -> None:
+def test_the_culprit_is_the_first_vcpu_outside_its_allowed_interval() -> None:
     params = concrete_params()
-    check = Check("frozen-when-stopped", Bool(False), "resume after an explicit pause",
-                  {"tb_resume": [U64(500), U64(900)], "expected": [U64(500), U64(500)]})
-    assert culprit(check) == 1
-    assert "vCPU 1 read 900 where 500 was due (+400 ticks" in explain(check, params)
-    indexed = Check("monotonic", Bool(False), "a read",
-                    {"before[0]": U64(5), "before[1]": U64(5), "now[0]": U64(6),
-                     "now[1]": U64(4)})
-    assert culprit(indexed) == 1
-    named = Check("no-overflow", Bool(False), "arithmetic of read_tb",
-                  {"overflowed": ["u64 +"], "cpu": 1})
-    assert "on vCPU 1" in explain(named, params)
+    frozen = Check("frozen-when-stopped", Bool(False), "resume after an explicit pause",
+                   seen=[U64(500), U64(900)], due=[U64(500), U64(500)],
+                   allowed=[(Int(500), Int(500)), (Int(500), Int(500))])
+    assert frozen.culprit() == 1
+    assert "vCPU 1 read 900 where 500 was due (+400 ticks" in explain(frozen, params)
+    wide = replace(frozen, allowed=[(Int(499), Int(502))] * 2)
+    assert wide.culprit() == 1 and "allowed 499..502)" in explain(wide, params)
+    back = Check("monotonic", Bool(False), "a read", seen=[U64(6), U64(4)],
+                 due=[U64(5), U64(5)], allowed=[(Int(5), None)] * 2)
+    assert back.culprit() == 1
+    assert "vCPU 1 read 4 where at least 5 was due (-1 ticks" in explain(back, params)
+    named = Check("no-overflow", Bool(False), "arithmetic of read_tb", vcpu=1,
+                  overflowed=["u64 +"])
+    assert named.culprit() == 1 and "on vCPU 1, u64 +." in explain(named, params)
+    agree = Check("vcpus-agree", Bool(False), "vCPUs read at one instant",
+                  seen=[U64(7), U64(8)])
+    assert agree.culprit() is None
+    assert explain(agree, params) == "vcpus-agree: at one instant the vCPUs read [7, 8]."
+
+
+def test_a_check_json_carries_what_it_judged() -> None:
+    back = Check("monotonic", Bool(False), "a read", t=Int(3), seen=[U64(6), U64(4)],
+                 due=[U64(5), U64(5)], allowed=[(Int(5), None)] * 2)
+    assert check_json(back) == {"property": "monotonic", "what": "a read", "t_ns": 3,
+                                "vcpu": 1, "seen": [6, 4], "due": [5, 5],
+                                "allowed": [[5, None], [5, None]], "overflowed": []}

@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 )
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.domain import Bool, Int, Num, value
+from tbcheck.model.domain import Int, value
 from tbcheck.model.events import (
     Cont,
     Event,
@@ -72,13 +72,10 @@ class Stats:
 
 
 def explain(prop: str, step: int, check: Check, events: list[Event]) -> str:
-    vals = ", ".join(f"{k}={_show(v)}" for k, v in check.values.items())
+    """Hypothesis's note on the failing example (the command prints ``tbcheck.timeline``'s)."""
     last = events[step - 1].kind if 0 < step <= len(events) else "boot"
-    return f"{prop} violated at event {step} ({last}): {check.what}: {vals}"
-
-
-def _show(v: Any) -> Any:
-    return value(v) if isinstance(v, (Num, Bool)) else v
+    seen = [value(x) for x in check.seen]
+    return f"{prop} violated at event {step} ({last}): {check.what}: TBs {seen}"
 
 
 def machine_class(rules: type[RuleSet], prop: str, env: Envelope,

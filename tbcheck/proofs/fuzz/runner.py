@@ -26,7 +26,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from tbcheck.model.api import RuleSet
-from tbcheck.proofs.counterexample import Counterexample, minimize
+from tbcheck.proofs.counterexample import Violation, minimize
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.fuzz.machine import PropertyViolated, Stats, machine_class
 
@@ -41,7 +41,7 @@ DEFAULT_DB = "default"  # the database argument meaning ".hypothesis/examples in
 
 
 @dataclass
-class Outcome:
+class FuzzOutcome:
     """What one fuzzing run found. ``verdict``: "violated", "not found" or "error"."""
 
     variant: str
@@ -52,7 +52,7 @@ class Outcome:
     seconds: float
     seconds_to_find: float | None = None
     seed: int | None = None
-    violation: Counterexample | None = None  # shrunk, then minimized
+    violation: Violation | None = None  # shrunk, then minimized
     shrunk_events: int = 0  # events of Hypothesis's shrunk example, before ``minimize``
     events_run: int = 0  # events applied over all examples
     error: str = ""
@@ -109,7 +109,7 @@ def _preload() -> None:
 def fuzz(rules: type[RuleSet], prop: str, env: Envelope, *, profile: str = "dev",
          examples: int | None = None, seed_value: int | None = None,
          database: Any = DEFAULT_DB, steps: int | None = None, shrink: bool = True
-         ) -> Outcome:
+         ) -> FuzzOutcome:
     """Search for a violation of ``prop`` by ``rules``; shrink it if found (and ``shrink``).
     Hypothesis's explain phase is off: it re-runs the failure hundreds of times to say which
     parts vary, and the timeline says more."""
@@ -133,16 +133,16 @@ def fuzz(rules: type[RuleSet], prop: str, env: Envelope, *, profile: str = "dev"
     try:
         run_state_machine_as_test(factory, settings=cfg)
     except PropertyViolated as exc:
-        cx = minimize(rules, env, Counterexample(exc.draw, exc.events, exc.step, exc.check),
+        cx = minimize(rules, env, Violation(exc.draw, exc.events, exc.step, exc.check),
                       prop)
-        return Outcome(name, prop, "violated", stats.first_found or stats.examples,
+        return FuzzOutcome(name, prop, "violated", stats.first_found or stats.examples,
                        stats.examples, time.perf_counter() - t0,
                        stats.first_found_s, seed_value, cx, len(exc.events), stats.events,
                        notes=list(getattr(exc, "__notes__", [])))
     except Exception as exc:  # a rule set that crashes (RuleError ...) is a finding too
-        return Outcome(name, prop, "error", stats.examples, stats.examples,
+        return FuzzOutcome(name, prop, "error", stats.examples, stats.examples,
                        time.perf_counter() - t0, None, seed_value, events_run=stats.events,
                        error=f"{type(exc).__name__}: {exc}",
                        notes=list(getattr(exc, "__notes__", [])))
-    return Outcome(name, prop, "not found", stats.examples, stats.examples,
+    return FuzzOutcome(name, prop, "not found", stats.examples, stats.examples,
                    time.perf_counter() - t0, None, seed_value, events_run=stats.events)

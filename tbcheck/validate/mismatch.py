@@ -1,15 +1,16 @@
-"""A timeline row: one read (or one derived value) against what was allowed, for every report."""
+"""A mismatch: one read (or a value derived from it) outside the range a property or a rule set
+allowed, as every report shows it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from tbcheck.validate.events_from_trace import Reading, Scenario
+from tbcheck.validate.records import Reading, RecordedScenario
 
 
 @dataclass
-class Row:
+class Mismatch:
     """What the guest saw at one moment and the range a property or a rule set allowed."""
 
     scenario: str
@@ -49,14 +50,14 @@ class Row:
                 "miss_ms": round(self.miss_ms, 6), "what": self.what}
 
 
-def row_for(sc: Scenario, r: Reading, lo: int, hi: int | None, f_g: int, what: str = "",
-            shift: int = 0, model: int | None = None) -> Row:
-    """The row of read ``r``; ``shift`` moves a range stated for a value derived from ``r.tb``
-    (``r.tb - shift``) onto the read itself, so that the row compares like with like."""
+def mismatch_at(sc: RecordedScenario, r: Reading, lo: int, hi: int | None, f_g: int,
+                what: str = "", shift: int = 0, model: int | None = None) -> Mismatch:
+    """Read ``r`` against ``lo..hi``; ``shift`` moves a range stated for a value derived from
+    ``r.tb`` (``r.tb - shift``) onto the read itself, so that it compares like with like."""
     event = f"read @{r.point}"
     if 0 <= r.step < len(sc.steps):
         event += f" (after {sc.steps[r.step].label()})"
     host = sc.vms.index(r.vm) if r.vm in sc.vms else -1
-    return Row(sc.name, r.line, sc.rel_ms(r.win.mid), r.vm, host, r.runstate, event, r.vcpu,
-               r.tb, lo + shift, None if hi is None else hi + shift, f_g, what,
-               None if model is None else model + shift, r.point)
+    return Mismatch(sc.name, r.line, sc.rel_ms(r.win.mid), r.vm, host, r.runstate, event,
+                    r.vcpu, r.tb, lo + shift, None if hi is None else hi + shift, f_g, what,
+                    None if model is None else model + shift, r.point)
