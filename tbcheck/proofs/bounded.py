@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 import z3
 
@@ -22,7 +21,7 @@ from tbcheck.proofs.cases import by_cases
 from tbcheck.proofs.floors import with_order_facts
 from tbcheck.proofs.passes import Cell
 from tbcheck.proofs.query import scoped
-from tbcheck.proofs.unroll import Unrolling
+from tbcheck.proofs.unroll import Site, Unrolling
 from tbcheck.proofs.verdict import Verdict, refuted
 
 QUICK = 100_000  # first, brief try of each exact query
@@ -102,7 +101,7 @@ class _Proof:
 
     u: Unrolling
     solver: z3.Solver
-    sites: list[Any]  # the checks left to prove
+    sites: list[Site]  # the checks left to prove
     budget: Budget
     k: int = 0  # the step being proved
     i: int = 0  # its next check

@@ -25,7 +25,7 @@ from tbcheck.proofs.hunt import Disagreement
 from tbcheck.proofs.induction import Inductor
 from tbcheck.proofs.memo import work
 from tbcheck.proofs.options import CellOptions
-from tbcheck.proofs.unroll import Unrolling
+from tbcheck.proofs.unroll import Site, Unrolling
 from tbcheck.proofs.verdict import FoundBy, Status, Verdict, decode, replay
 
 ASSUME = 5 * MEGA  # each witness's query (a small one: let it finish)
@@ -41,8 +41,8 @@ class Cell:
     inductor: Inductor | None  # the induction, until it has been tried
     verdict: Verdict
     solver: z3.Solver  # the unrolling's constraints; each question pushed and popped
-    every: list[Any]  # the property's checks
-    sites: list[Any]  # those still to prove (the others hold by construction, or for every
+    every: list[Site]  # the property's checks
+    sites: list[Site]  # those still to prove (the others hold by construction, or for every
     # depth once the induction closes)
     settled: set[int] = field(default_factory=set)  # steps the exact search proved
     stalled: int | None = None  # the step at which the bounded proof stopped undecided
