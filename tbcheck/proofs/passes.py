@@ -52,13 +52,14 @@ class Cell:
     @staticmethod
     def open(u: Unrolling, prop: str, options: CellOptions, inductor: Inductor | None
              ) -> Cell:
+        """A cell's proof, before any pass: one solver with the unrolling's constraints."""
         began = time.perf_counter(), spent_so_far()
         solver = z3.Solver()
         solver.add(u.sym.constraints)
         every = u.sites.get(prop, [])
-        return Cell(u, prop, options, inductor, Verdict(u.rules.name, prop, Status.UNKNOWN,
-                                                        u.env.depth), solver, every,
-                    [s for s in every if not z3.is_false(s.violated)], began=began)
+        live = [s for s in every if not z3.is_false(s.violated)]
+        v = Verdict(u.rules.name, prop, Status.UNKNOWN, u.env.depth)
+        return Cell(u, prop, options, inductor, v, solver, every, live, began=began)
 
     def close(self, v: Verdict) -> Verdict:
         """``v`` with what the cell cost: seconds (to report) and resource units."""
