@@ -15,13 +15,16 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tbcheck.errors import UsageError
 from tbcheck.workers import Death, Template, ask_worker, run_cells
 
+if TYPE_CHECKING:
+    from tbcheck.proofs.options import CellOptions
+
 MEGA = 1_000_000
-CELL_M = 20  # a cell's bounded passes, in millions of z3 resource units (proofs.bmc.CELL)
+CELL_M = 20  # a cell's bounded passes, in millions of z3 resource units (proofs.options.CELL)
 SEARCH_M = 20  # the invariant search's, in millions (proofs.induction.SEARCH)
 WALL_S = 1800.0  # the wall-clock safety net, a cell: far past any cell seen
 
@@ -154,10 +157,7 @@ def run(args: argparse.Namespace) -> int:
     # each worker is one rule set's template (its unrollings built once), each cell a process
     # forked from it; the workers share their invariant searches (tbcheck.searches)
     with tempfile.TemporaryDirectory(prefix="tbcheck-searches-") as folder:
-        work = partial(_prove_one, env=env, units=args.rlimit,
-                       fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen,
-                       search_units=args.induction, random_runs=args.random_runs,
-                       induction_first=args.induction_first)
+        work = partial(_prove_one, env=env, options=_options(args))
         template = Template(prepare=partial(_prepare, env), search=_search,
                             folder=Path(folder))
         results = _decide(work, cells, args, env.depth, template)
@@ -180,7 +180,7 @@ def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.N
             depth: int, template: Template) -> list[dict[str, Any]]:
     """Every cell's records, in the order they are decided (progress on stderr); a cell whose
     worker died or hung is ``unknown``, and says so."""
-    from tbcheck.proofs.bmc import UNKNOWN, Verdict
+    from tbcheck.proofs.verdict import Status, Verdict
     from tbcheck.verdicts import cell_text, gate
 
     results: list[dict[str, Any]] = []
@@ -192,7 +192,7 @@ def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.N
             raise UsageError(got)
         if isinstance(got, Death):
             death = got
-            got = [_record(Verdict(_load(kind, ref).name, p, UNKNOWN, depth, reason=(
+            got = [_record(Verdict(_load(kind, ref).name, p, Status.UNKNOWN, depth, reason=(
                 f"not decided: {death}; a crash or a hang of the solver (z3) or of the rule "
                 "file, and a rerun may decide it")), kind, ref) for p in ps]
             for r in got:
@@ -254,11 +254,21 @@ def _facts(rules: Any, env: Any, units: int) -> Any:
     return ask_worker(env, units)
 
 
-def _prove_one(cell: tuple[str, str, list[str]], env: Any, units: int,
-               fuzz_examples: int, deepen: bool, search_units: int = 0,
-               random_runs: int = 0, induction_first: bool = False
+def _options(args: argparse.Namespace) -> CellOptions:
+    """What every cell's proof may spend and try, from the command line (a built-in rule set's
+    cells add their declared assumptions: ``_prove_one``)."""
+    from tbcheck.proofs.options import CellOptions
+
+    return CellOptions(rlimit=args.rlimit, invariant_units=args.induction,
+                       induction_first=args.induction_first, random_runs=args.random_runs,
+                       fuzz_examples=args.fuzz_examples, deepen=not args.no_deepen)
+
+
+def _prove_one(cell: tuple[str, str, list[str]], env: Any, options: CellOptions
                ) -> list[dict[str, Any]] | str:
     """In a cell's process, forked from its rule set's template: decide each property."""
+    from dataclasses import replace
+
     from tbcheck.proofs.bmc import check_rules
 
     kind, ref, props = cell
@@ -266,8 +276,5 @@ def _prove_one(cell: tuple[str, str, list[str]], env: Any, units: int,
         rules = _load(kind, ref)
     except UsageError as exc:
         return str(exc)
-    return [_record(v, kind, ref)
-            for v in check_rules(rules, props, env, units, use_assumptions=kind == "builtin",
-                                 fuzz_examples=fuzz_examples, deepen=deepen,
-                                 search_units=search_units, random_runs=random_runs,
-                                 induction_first=induction_first, facts=_facts)]
+    mine = replace(options, use_assumptions=kind == "builtin")
+    return [_record(v, kind, ref) for v in check_rules(rules, props, env, mine, facts=_facts)]

@@ -6,7 +6,7 @@ import pytest
 import z3
 
 from tbcheck.model.registry import builtin
-from tbcheck.proofs import bmc, cases
+from tbcheck.proofs import cases, verdict
 from tbcheck.proofs.budget import MEGA, Budget
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.terms import free_names
@@ -45,8 +45,8 @@ def test_a_violation_found_by_cases_decodes_and_replays(monkeypatch: pytest.Monk
                               [sv.choice for sv in u.sym.steps[:3]], Budget(200 * MEGA))
     assert r == z3.sat and model is not None
     assert 0 in asked  # a whole case was asked
-    params, events = bmc.decode(u, model, 3)
-    assert bmc.replay(u.rules, u.env, "frozen-when-stopped", params, events, 3).replayed
+    params, events = verdict.decode(u, model, 3)
+    assert verdict.replay(u.rules, u.env, "frozen-when-stopped", params, events, 3).replayed
 
 
 def test_every_case_unsat_proves_the_check(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,7 @@ import pytest
 import z3
 
 from tbcheck.model.registry import builtin
-from tbcheck.proofs import bmc, floors
+from tbcheck.proofs import bounded, floors, verdict
 from tbcheck.proofs.budget import MEGA, Budget
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.query import on_own
@@ -56,14 +56,14 @@ def test_a_violation_asked_with_facts_still_decodes_and_replays() -> None:
     assert floors.order_facts(term)  # the smallest check that has facts at all
     r, model = on_own(u.sym.constraints, floors.with_order_facts(term), 50 * MEGA)
     assert r == z3.sat and model is not None
-    params, events = bmc.decode(u, model, 3)
-    assert bmc.replay(u.rules, u.env, "frozen-when-stopped", params, events, 3).replayed
+    params, events = verdict.decode(u, model, 3)
+    assert verdict.replay(u.rules, u.env, "frozen-when-stopped", params, events, 3).replayed
 
 
 def test_the_brief_tries_start_with_what_decided_the_last_check(
         monkeypatch: pytest.MonkeyPatch) -> None:
     marker = z3.Bool("with_facts")
-    monkeypatch.setattr(bmc, "with_order_facts", lambda t: z3.And(t, marker))
+    monkeypatch.setattr(bounded, "with_order_facts", lambda t: z3.And(t, marker))
     asked: list[bool] = []
 
     def ask(solver: z3.Solver, term: z3.BoolRef, units: int
@@ -71,10 +71,10 @@ def test_the_brief_tries_start_with_what_decided_the_last_check(
         asked.append("with_facts" in free_names(term))
         return (z3.unsat if asked[-1] else z3.unknown), None
 
-    monkeypatch.setattr(bmc, "_ask", ask)
+    monkeypatch.setattr(bounded, "_ask", ask)
     term, end = z3.Bool("violated"), Budget(200 * MEGA)
-    assert bmc._quick(z3.Solver(), term, end, False) == (z3.unsat, None, True)
+    assert bounded._quick(z3.Solver(), term, end, False) == (z3.unsat, None, True)
     assert asked == [False, True]
     asked.clear()
-    assert bmc._quick(z3.Solver(), term, end, True) == (z3.unsat, None, True)
+    assert bounded._quick(z3.Solver(), term, end, True) == (z3.unsat, None, True)
     assert asked == [True]  # the facts first now, and only them

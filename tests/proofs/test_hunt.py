@@ -8,12 +8,14 @@ import pytest
 from tbcheck.model.api import RuleSet
 from tbcheck.model.events import Run
 from tbcheck.model.registry import builtin
-from tbcheck.proofs import bmc
+from tbcheck.proofs import bmc, passes
 from tbcheck.proofs import hunt as hunt_module
 from tbcheck.proofs.counterexample import Violation, first_violation
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.hunt import RUNS, hunt
+from tbcheck.proofs.options import CellOptions
 from tbcheck.proofs.unroll import unroll
+from tbcheck.proofs.verdict import FoundBy, Status, Verdict
 
 DEEP = Envelope(depth=8)
 
@@ -43,8 +45,8 @@ def test_same_seed_same_counterexample() -> None:
 
 
 def test_the_checker_reports_it_as_found_by_random_runs() -> None:
-    v = bmc.check(unroll(builtin("qemu-ppc-v1"), DEEP), "monotonic", bmc.CELL, random_runs=RUNS)
-    assert v.verdict == bmc.VIOLATED and v.found_by == "random"
+    v = bmc.check(unroll(builtin("qemu-ppc-v1"), DEEP), "monotonic", CellOptions(random_runs=RUNS))
+    assert v.verdict == Status.VIOLATED and v.found_by == "random"
     assert v.counterexample is not None and v.counterexample.replayed
 
 
@@ -52,25 +54,26 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hypothesis searches only when the solver cannot decide: a proof excludes what it
     could find."""
     asked: list[str] = []
-    real = bmc._concrete
+    real = passes._concrete
 
-    def spy(rules: type[RuleSet], env: Envelope, v: bmc.Verdict, cx: Violation | None,
-            how: str) -> bmc.Verdict | None:
+    def spy(rules: type[RuleSet], env: Envelope, v: Verdict, cx: Violation | None,
+            how: FoundBy) -> Verdict | None:
         asked.append(how)
         return real(rules, env, v, cx, how)
 
-    monkeypatch.setattr(bmc, "_concrete", spy)
+    monkeypatch.setattr(passes, "_concrete", spy)
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    v = bmc.check(u, "frozen-when-stopped", bmc.CELL, fuzz_examples=50, random_runs=20)
-    assert v.verdict == bmc.PROVED and asked == ["random"]
-    v = bmc.check(u, "frozen-when-stopped", 1, fuzz_examples=20, random_runs=20)
-    assert v.verdict == bmc.UNKNOWN and asked[1:] == ["random", "fuzz"]
+    v = bmc.check(u, "frozen-when-stopped", CellOptions(fuzz_examples=50, random_runs=20))
+    assert v.verdict == Status.PROVED and asked == ["random"]
+    v = bmc.check(u, "frozen-when-stopped",
+                  CellOptions(rlimit=1, fuzz_examples=20, random_runs=20))
+    assert v.verdict == Status.UNKNOWN and asked[1:] == ["random", "fuzz"]
 
 
 def test_a_violation_the_concrete_run_does_not_show_is_a_tool_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(hunt_module, "first_violation", lambda *a: None)
-    v = bmc.check(unroll(builtin("qemu-ppc-v1"), Envelope(depth=2)), "tracks-wall-clock", bmc.CELL,
-                  random_runs=RUNS)
-    assert v.verdict == bmc.TOOL_ERROR and "disagree" in v.reason
+    v = bmc.check(unroll(builtin("qemu-ppc-v1"), Envelope(depth=2)), "tracks-wall-clock",
+                  CellOptions(random_runs=RUNS))
+    assert v.verdict == Status.TOOL_ERROR and "disagree" in v.reason

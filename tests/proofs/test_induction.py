@@ -8,7 +8,9 @@ from tbcheck.proofs import bmc
 from tbcheck.proofs.budget import MEGA
 from tbcheck.proofs.envelope import Envelope
 from tbcheck.proofs.induction import Inductor
+from tbcheck.proofs.options import CellOptions
 from tbcheck.proofs.unroll import unroll
+from tbcheck.proofs.verdict import Status
 from tbcheck.properties import property_names
 
 
@@ -30,8 +32,8 @@ def test_never_proves_what_history_declares_violated(inductor: Inductor) -> None
 
 def test_verdict_says_unbounded_and_keeps_its_witnesses(inductor: Inductor) -> None:
     u = unroll(inductor.rules, Envelope(depth=3))
-    v = bmc.check(u, "vcpus-agree", bmc.CELL, inductor=inductor, induction_first=True)
-    assert v.verdict == bmc.PROVED and v.unbounded
+    v = bmc.check(u, "vcpus-agree", CellOptions(induction_first=True), inductor=inductor)
+    assert v.verdict == Status.PROVED and v.unbounded
     assert v.witnesses["assumptions"]["satisfiable"] is True
     assert v.witnesses["situation"]["reachable"] is True
 

@@ -122,10 +122,10 @@ def test_the_rule_sets_with_more_cells_to_prove_go_first(capsys: pytest.CaptureF
 def _partial(cell: tuple[str, str, list[str]], **_: Any) -> list[dict[str, Any]]:
     """A worker whose every proof stops at depth 2 (as a slow cell's would)."""
     from tbcheck.commands.prove_cmd import _record
-    from tbcheck.proofs.bmc import PROVED, Verdict
+    from tbcheck.proofs.verdict import Status, Verdict
 
     kind, ref, props = cell
-    return [_record(Verdict("seed-units-fixed-int64", p, PROVED, 2,
+    return [_record(Verdict("seed-units-fixed-int64", p, Status.PROVED, 2,
                             witnesses={"assumptions": {"satisfiable": True}}), kind, ref)
             for p in props]
 

@@ -204,7 +204,7 @@ def test_a_search_runs_once_a_run_and_every_cell_gets_its_one_answer(tmp_path: P
 def _cell_units(u: Any) -> int:
     from tbcheck.proofs import bmc
 
-    return bmc.check(u, "monotonic", bmc.CELL).resources
+    return bmc.check(u, "monotonic").resources
 
 
 def test_two_cells_forked_from_one_state_spend_exactly_the_same_units() -> None:
