@@ -53,8 +53,8 @@ def tracks_failures(name: str) -> list:
 def test_the_clamp_gains_eps_per_round_trip_and_the_chain_sees_it() -> None:
     bad = tracks_failures("seed-corrected")
     assert bad, "the round trips' drift went unseen"
-    last = bad[-1].values
-    ahead = int(last["tb"]) - int(last["expected"])
+    last = bad[-1]
+    ahead = int(last.seen[0]) - int(last.due[0])
     assert ahead == (HOPS // 2) * EPS * F // 10**9  # one eps per round trip, never given back
     assert all(bool(c.situation) for c in bad)  # each after a running migration
 
