@@ -76,7 +76,7 @@ def decode(u: Unrolling, model: z3.ModelRef, upto: int) -> tuple[Params, list[Ev
     """The concrete parameters and the first ``upto`` steps' events of a solver model."""
     sp = u.sym.params
     hosts = [HostParams(Int(_num(model, h.freq)), U64(_num(model, h.counter0)),
-                        Int(_num(model, h.skew)), Int(_num(model, h.mono0)), h.scaling_bits)
+                        Int(_num(model, h.skew)), Int(_num(model, h.mono0)))
              for h in sp.hosts]
     params = Params(hosts, U64(_num(model, sp.tb0)), sp.ncpus)
     events: list[Event] = []
