@@ -233,13 +233,10 @@ def _own_sources(rules: Any) -> list[str]:
     versions stand for those): a helper module beside the rule file is part of the rule set."""
     import sysconfig
 
-    import tbcheck
-
     first = sys.modules[rules.__module__]
     main = Path(first.__file__ or "").resolve()
-    outside = {Path(tbcheck.__file__).resolve().parent} | {
-        Path(p).resolve() for k, p in sysconfig.get_paths().items()
-        if k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    outside = {Path(p).resolve() for k, p in sysconfig.get_paths().items()
+               if k in ("stdlib", "platstdlib", "purelib", "platlib")}
     todo: list[ModuleType] = [first] + [m for c in rules.__mro__
                                         if (m := sys.modules.get(c.__module__)) is not None]
     seen: dict[Path, str] = {}
@@ -247,7 +244,7 @@ def _own_sources(rules: Any) -> list[str]:
         module = todo.pop()
         name = getattr(module, "__file__", None)
         path = Path(name).resolve() if name else None
-        if path is None or path in seen:
+        if path is None or path in seen or module.__name__.split(".")[0] == "tbcheck":
             continue
         if path != main:
             if any(path.is_relative_to(o) for o in outside):
