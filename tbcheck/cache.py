@@ -116,7 +116,8 @@ class Store:
         try:
             text = json.dumps({"key": _plain(key), "records": kept}, indent=1)
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}-",
+                                       suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)
