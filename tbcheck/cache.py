@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -152,21 +153,27 @@ def open_store(args: argparse.Namespace) -> Store | None:
 def cell_key(cell: Cell, load: Callable[[str, str], Any], env: Any,
              options: dict[str, Any]) -> dict[str, Any] | None:
     """Everything that decides a cell's records (None: its rule file cannot be read)."""
-    import z3
-
     kind, ref, props = cell
     rules = load(kind, ref)
     try:
         own = _own_sources(rules) if kind == "file" else []
     except OSError:
         return None
-    return {"format": FORMAT, "tbcheck": _version("tbcheck"), "sources": package_digest(),
-            "z3": z3.get_full_version(), "hypothesis": _version("hypothesis"),
-            "python": f"{platform.python_implementation()} {sys.version}",
-            "machine": platform.machine(),
+    return {**_tools(), "sources": package_digest(),
             "hash_seed": os.environ.get("PYTHONHASHSEED", "random"),
             "kind": kind, "rule_set": rules.name, "rule_sources": own,
             "properties": list(props), "envelope": asdict(env), "options": options}
+
+
+@functools.cache
+def _tools() -> dict[str, str]:
+    """The versions in every key (read once a process: the package metadata is slow)."""
+    import z3
+
+    return {"format": str(FORMAT), "tbcheck": _version("tbcheck"),
+            "z3": z3.get_full_version(), "hypothesis": _version("hypothesis"),
+            "python": f"{platform.python_implementation()} {sys.version}",
+            "machine": platform.machine()}
 
 
 def lookup(store: Store | None, cells: list[Cell], key_of: Callable[[Cell], Any]
