@@ -104,7 +104,8 @@ def cell_text(r: dict[str, Any], markers: str = "") -> str:
     found = " (fuzz)" if r.get("found_by") == "fuzz" else (
         " (wall clock)" if r.get("wall_clock") else "")
     mark = {FAIL: " !", PARTIAL: " ~"}.get(r.get("gate", PASS), "")
-    return r.get("outcome", r["verdict"]) + every + markers + found + mark
+    cached = " (cached)" if r.get("cached") else ""
+    return r.get("outcome", r["verdict"]) + every + markers + found + cached + mark
 
 
 def _legend(results: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], list[str]]:
@@ -173,6 +174,9 @@ def render_table(env: Envelope, results: list[dict[str, Any]], props: list[str],
     if any(r.get("wall_clock") for r in results):
         lines.append("(wall clock): the cell outran the --timeout safety net and was stopped; "
                      "its budget in resource units was not reached (a solver that hangs)")
+    if any(r.get("cached") for r in results):
+        lines.append("(cached): decided by an earlier run with the same inputs, read from the "
+                     "verdict cache (--no-cache decides it again)")
     partial_ok = [r for r in results if r.get("gate") == PARTIAL]
     if partial_ok:
         lines.append("~: a partial proof, accepted by --accept-partial (it does not reach the "

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tbcheck import cache
 from tbcheck.errors import UsageError
 from tbcheck.workers import Death, Template, ask_worker, run_cells
 
@@ -99,6 +100,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accept-partial", action="store_true",
                    help="wherever a proof is due, let any proof pass the gate, also one that "
                         "reaches less than the depth asked (proved@k; the table marks it ~)")
+    cache.add_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,6 +156,10 @@ def run(args: argparse.Namespace) -> int:
              for kind, ref in jobs}
     cells = [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
              for ps in ([props] if args.induction_first else [[p] for p in props])]
+    # the verdict cache (tbcheck.cache): the cells it holds are not decided again
+    store = cache.open_store(args)
+    key_of = partial(cache.cell_key, load=_load, env=env, options=cache.verdict_options(args))
+    cached, cells = cache.lookup(store, cells, key_of)
     # each worker is one rule set's template (its unrollings built once), each cell a process
     # forked from it; the workers share their invariant searches (tbcheck.searches)
     with tempfile.TemporaryDirectory(prefix="tbcheck-searches-") as folder:
@@ -161,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         template = Template(prepare=partial(_prepare, env), search=_search,
                             folder=Path(folder))
         results = _decide(work, cells, args, env.depth, template)
+    cache.remember(store, cells, results, key_of)
+    results += cached
     order = {n: i for i, (_, n) in enumerate(jobs)}
     results.sort(key=lambda r: (order.get(r["ref"], 99), props.index(r["property"])))
     elapsed = time.perf_counter() - started
