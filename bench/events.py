@@ -4,7 +4,7 @@ stops early).
 
 The event sequences are those of the random runs (``proofs.samples.walks``, seed 0, eight
 steps, every number drawn from the default envelope), generated first and then timed alone
-through ``model.concrete.run``, which checks every property after every event.
+through ``proofs.concrete.run``, which checks every property after every event.
 
 Run: .venv/bin/python bench/events.py [runs] [examples]  (writes
 bench/results/events-DATE.md with the date, the commit and the machine). Times are wall-clock
@@ -24,12 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tbcheck.model.concrete import run  # noqa: E402
 from tbcheck.model.registry import BUILTIN_MODULES, builtin  # noqa: E402
-from tbcheck.proofs.envelope import Envelope  # noqa: E402
+from tbcheck.proofs.concrete import run  # noqa: E402
+from tbcheck.proofs.envelope import (
+    Envelope,  # noqa: E402
+    tolerances,  # noqa: E402
+)
 from tbcheck.proofs.fuzz.runner import fuzz  # noqa: E402
 from tbcheck.proofs.samples import walks  # noqa: E402
-from tbcheck.proofs.unroll import tolerances  # noqa: E402
 from tbcheck.properties import property_names  # noqa: E402
 
 DEPTH = 8
@@ -63,7 +65,7 @@ def main() -> None:
              f"({platform.platform()}), shared with other jobs (load average "
              f"{os.getloadavg()[0]:.1f} at the start). One process.", "",
              f"Concrete engine: {runs} random runs of {DEPTH} steps a rule set (seed 0, the "
-             "default envelope), replayed by `model.concrete.run`, every property checked "
+             "default envelope), replayed by `proofs.concrete.run`, every property checked "
              "after every event.", "",
              "| rule set | events | checks | events/s |", "|---|---|---|---|"]
     total_events, total_s = 0, 0.0
