@@ -22,17 +22,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tbcheck.model.registry import BUILTIN_MODULES, builtin  # noqa: E402
-from tbcheck.proofs.concrete import run  # noqa: E402
-from tbcheck.proofs.envelope import (
-    Envelope,  # noqa: E402
-    tolerances,  # noqa: E402
-)
-from tbcheck.proofs.fuzz.runner import fuzz  # noqa: E402
-from tbcheck.proofs.samples import walks  # noqa: E402
-from tbcheck.properties import property_names  # noqa: E402
+from tbcheck.model.registry import BUILTIN_MODULES, builtin
+from tbcheck.proofs.concrete import run
+from tbcheck.proofs.envelope import Envelope, tolerances
+from tbcheck.proofs.fuzz.runner import fuzz
+from tbcheck.proofs.samples import walks
+from tbcheck.properties import property_names
 
 DEPTH = 8
 FUZZ_RULES = "seed-corrected"  # its properties but one hold: the examples run to their end
