@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from tbcheck.model.registry import BUILTIN_MODULES, builtin
 from tbcheck.proofs.concrete import run
 from tbcheck.proofs.envelope import Envelope, tolerances
@@ -32,6 +30,8 @@ from tbcheck.properties import property_names
 
 DEPTH = 8
 FUZZ_RULES = "seed-corrected"  # its properties but one hold: the examples run to their end
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def events_per_s(name: str, env: Envelope, runs: int) -> tuple[float, int, int]:
