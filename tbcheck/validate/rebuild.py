@@ -125,10 +125,21 @@ class Rebuilder:
         if self.sc.problem is None:
             self.sc.problem = msg
 
+    def beyond_model(self, msg: str, since: Step) -> None:
+        """What QEMU did from ``since`` on is real but the model has no event for it: say so,
+        and judge the scenario up to that step only (the later reads would be compared
+        against a run state the model cannot have)."""
+        self.sc.outside = msg
+        self.sc.steps = self.sc.steps[:since.index]
+        self.sc.reads = [r for r in self.sc.reads if r.line < since.line]
+        self.sc.order = [(k, i) for k, i in self.sc.order
+                         if i < (since.index if k == "step" else len(self.sc.reads))]
+        self.mig = None
+
     # ------------------------------------------------------------------ walk
     def build(self) -> None:
         for line, r in self.records:
-            if self.sc.problem:
+            if self.sc.problem or self.sc.outside:
                 return
             if r["kind"] == "read":
                 self.read(line, r)
@@ -141,7 +152,13 @@ class Rebuilder:
 
     def read(self, line: int, r: dict[str, Any]) -> None:
         vm = r["vm"]
-        guest = (r["runstate"] == "running" and vm == self.home and self.mig is None
+        said = r["runstate"]
+        if vm == self.home and self.mig is None and said in ("running", "paused") and \
+                (said == "running") != self.running:
+            self.fail(f"line {line}: the trace reads the guest as {said} on {vm}, where the "
+                      f"model has it {'running' if self.running else 'paused'}")
+            return
+        guest = (said == "running" and vm == self.home and self.mig is None
                  and self.running)
         src = self.mig.index if self.mig is not None and vm == self.mig.vm else (
             self.sources.get(vm) if vm != self.home else None)
@@ -219,6 +236,16 @@ class Rebuilder:
         start, done = _window(self.mig_marks["migrate-start"]), _window(m)
         st.win = Window(start.lo, done.hi)
         src, dst = st.vm, st.to or ""
+        arrived = m.get("dest_state")  # the destination's run state once the migration ended
+        if st.running and arrived is not None and arrived != "running":
+            self.beyond_model(f"line {line}: a running guest's migration into a destination "
+                              f"started paused (it arrived {arrived!r}) is not modelled: the "
+                              "model's destination resumes by itself", st)
+            return
+        if not st.running and arrived == "running":
+            self.fail(f"line {line}: a paused guest's migration left the destination running; "
+                      "the model keeps it paused until cont")
+            return
         if st.running:
             stop_by = _window(self.mig_marks.get("migrate-held", m)).hi
             stop, _ = self.stop_in(src, start.lo, stop_by)

@@ -121,6 +121,7 @@ class RecordedScenario:
     reads: list[Reading] = field(default_factory=list)
     order: list[tuple[str, int]] = field(default_factory=list)  # ("step"|"read", index)
     problem: str | None = None  # why the scenario cannot be mapped onto the model's events
+    outside: str | None = None  # a case the model does not cover: judged up to it, no error
 
     def rel_ms(self, t: int) -> float:
         """``t`` as milliseconds since the scenario began."""

@@ -40,6 +40,11 @@ class Validation:
                 out.append((sc.name, f"cannot be mapped onto the model's events: {sc.problem}"))
         return out
 
+    def partly_judged(self) -> list[tuple[str, str]]:
+        """Scenarios that reached a case outside the model: judged up to it, said why."""
+        return [(sc.name, sc.outside) for sc in self.info.scenarios
+                if sc.ok and not sc.problem and sc.outside]
+
     @property
     def ok(self) -> bool:
         unmapped = any(sc.ok and sc.problem for sc in self.info.scenarios)
@@ -73,6 +78,8 @@ def text(o: Validation) -> str:
              f"{info.vcpus} vCPU(s), {len(info.scenarios)} scenario(s)"]
     for name, why in o.skipped():
         lines.append(f"  skipped {name}: {why}")
+    for name, why in o.partly_judged():
+        lines.append(f"  judged {name} up to a case outside the model: {why}")
     lines.append("")
     lines.append("properties on the trace (each read a point in its QMP round trip):")
     for v in o.verdicts:
@@ -136,6 +143,7 @@ def to_json(o: Validation) -> dict[str, Any]:
         "f_g": o.info.f_g,
         "ok": o.ok,
         "skipped": [{"scenario": n, "reason": why} for n, why in o.skipped()],
+        "outside_model": [{"scenario": n, "reason": why} for n, why in o.partly_judged()],
         "results": [{"variant": o.variant, "property": v.prop, "verdict": v.verdict,
                      "situations": v.situations, "failed": v.failed,
                      "expected": o.expected.get(v.prop),
