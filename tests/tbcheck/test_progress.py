@@ -1,0 +1,72 @@
+"""tbcheck.progress: the status line is drawn on a terminal only, never with --quiet, and says
+``[done/total]``, the time elapsed and an estimate."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tbcheck.progress import CLEAR, Progress, clock
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0:00"), (7.4, "0:07"), (59.6, "1:00"),
+                                           (750, "12:30"), (3723, "1:02:03")])
+def test_clock(seconds: float, text: str) -> None:
+    assert clock(seconds) == text
+
+
+def test_status_counts_elapsed_and_estimate() -> None:
+    now = _Clock()
+    p = Progress(4, stream=_Tty(), now=now)
+    assert p.status() == "[0/4] 0:00 elapsed"  # no estimate before anything is done
+    now.t += 30
+    p.done(label="qemu-tcg monotonic")
+    assert p.status() == "[1/4] 0:30 elapsed, ~1:30 left: qemu-tcg monotonic"
+    now.t += 30
+    p.done(2, label="")
+    assert p.status() == "[3/4] 1:00 elapsed, ~0:20 left"
+
+
+def test_drawn_on_a_terminal_with_lines_kept_below() -> None:
+    out = _Tty()
+    p = Progress(2, stream=out, now=_Clock())
+    p.say("  cell one")
+    p.done()
+    p.close()
+    text = out.getvalue()
+    assert "  cell one\n" in text and "[1/2]" in text
+    assert text.endswith(CLEAR)  # closed: the status line is erased
+
+
+def test_not_drawn_on_a_file_but_lines_are() -> None:
+    out = io.StringIO()
+    p = Progress(2, stream=out)
+    p.begin("x")
+    p.say("  cell one")
+    p.done()
+    p.tick()
+    p.close()
+    assert out.getvalue() == "  cell one\n"
+
+
+def test_quiet_prints_nothing_even_on_a_terminal() -> None:
+    out = _Tty()
+    p = Progress(2, quiet=True, stream=out)
+    p.say("  cell one")
+    p.done()
+    p.close()
+    assert out.getvalue() == ""
