@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import io
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +75,45 @@ def test_quiet_prints_nothing_even_on_a_terminal() -> None:
     p.done()
     p.close()
     assert out.getvalue() == ""
+
+
+# ---------------------------------------------------------------------- the commands
+ROOT = Path(__file__).resolve().parents[2]
+PROVE = ["prove", "--variant", "qemu-ppc-v1", "--property", "frozen-when-stopped", "--depth",
+         "1", "--jobs", "1"]
+FUZZ = ["fuzz", "--variant", "qemu-ppc-v1", "--property", "frozen-when-stopped", "--profile",
+        "ci", "--examples", "20", "--no-shrink"]
+
+
+def _stderr(args: list[str], tty: bool) -> str:
+    """The command's stderr, as a terminal (a pty) or a pipe shows it; stdout is a pipe."""
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "tbcheck.cli", *args]
+    if not tty:
+        return subprocess.run(cmd, capture_output=True, text=True, env=env,
+                              check=False).stderr
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait()
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize("args", [PROVE, FUZZ], ids=["prove", "fuzz"])
+def test_progress_on_a_terminal_only_and_never_quiet(args: list[str]) -> None:
+    on_tty = _stderr(args, tty=True)
+    assert "[1/1]" in on_tty and "elapsed" in on_tty and CLEAR in on_tty
+    piped = _stderr(args, tty=False)
+    assert "[0/1]" not in piped and "[1/1]" not in piped and "\r" not in piped
+    quiet = _stderr([*args, "--quiet"], tty=True)
+    assert "[1/1]" not in quiet and "elapsed" not in quiet
