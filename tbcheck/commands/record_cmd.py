@@ -116,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
             bar.begin(msg.removeprefix("record: ").removesuffix(" ..."))
             if bar.drawing:  # the status line says it
                 return
-        bar.say(msg)
         if msg.startswith("record: ") and (": ok in " in msg or ": FAILED in " in msg):
             bar.done(label="")
+        bar.say(msg)
 
     async def recording() -> dict[str, tuple[bool, float, str | None]]:
         ticker = asyncio.ensure_future(_tick(bar))

@@ -117,3 +117,21 @@ def test_progress_on_a_terminal_only_and_never_quiet(args: list[str]) -> None:
     assert "[0/1]" not in piped and "[1/1]" not in piped and "\r" not in piped
     quiet = _stderr([*args, "--quiet"], tty=True)
     assert "[1/1]" not in quiet and "elapsed" not in quiet
+
+
+def test_record_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("qemu-system-ppc64") is None:
+        if os.environ.get("CI"):
+            pytest.fail("qemu-system-ppc64 not installed (run .ci/install-qemu)")
+        pytest.skip("qemu-system-ppc64 not installed (run .ci/install-qemu)")
+    args = ["record", "--out", str(tmp_path / "t.jsonl"), "--scenario", "running",
+            "--scenario", "stop-cont", "--reads", "1", "--delay", "0.2"]
+    on_tty = _stderr(args, tty=True)
+    assert "[1/2]" in on_tty and "[2/2]" in on_tty and "record: running: ok" in on_tty
+    piped = _stderr(args, tty=False)
+    assert "[1/2]" not in piped and "record: running: ok" in piped
+    quiet = _stderr([*args, "--quiet"], tty=True)
+    assert "[1/2]" not in quiet and "record: running: ok" not in quiet
+    assert "record: 2/2 scenarios ok" in quiet  # the summary stays
