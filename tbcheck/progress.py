@@ -58,6 +58,12 @@ class Progress:
         print(line, file=self.stream, flush=True)
         self._draw()
 
+    def warn(self, line: str) -> None:
+        """A line of its own on stderr even when quiet (a warning), under the status line."""
+        self._clear()
+        print(line, file=self.stream, flush=True)
+        self._draw()
+
     def done(self, n: int = 1, label: str | None = None) -> None:
         """``n`` more items finished; ``label``: what is under way now."""
         self.finished += n

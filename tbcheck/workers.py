@@ -106,13 +106,15 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
               limit_s: Callable[[C], float] | None = None, name: Callable[[C], str] = str,
               group: Callable[[C], Hashable] | None = None,
               template: Template | None = None,
-              tick: Callable[[], None] | None = None) -> Iterator[tuple[C, R | Death]]:
+              tick: Callable[[], None] | None = None,
+              say: Callable[[str], None] | None = None) -> Iterator[tuple[C, R | Death]]:
     """``work(cell)`` for every cell, each in a child of a worker of its group (at most
     ``jobs`` workers), each result as it comes (any order). ``work`` must be picklable (a
     module's function or a ``functools.partial``); an exception it raises is raised here.
     ``limit_s(cell)``: how long a cell may take before its worker is killed (no limit without
-    it). A death is said on stderr, the cell ``name``d. ``tick()`` is called at least every
-    ``TICK_S`` while cells run (a progress line's clock).
+    it). A death is said on stderr (through ``say``, a progress line's, if given), the cell
+    ``name``d. ``tick()`` is called at least every ``TICK_S`` while cells run (a progress
+    line's clock).
 
     Ctrl-C (SIGINT) reaches this process alone (the workers and their children ignore it) and
     raises ``KeyboardInterrupt`` here, at a ``yield`` or while waiting: the workers are killed
@@ -172,9 +174,8 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
                     if got.died is None:
                         yield cells[i], got.value  # type: ignore[misc]
                     elif w.attempt < ATTEMPTS:
-                        print(f"tbcheck: the process of {name(cells[i])} died "
-                              f"{_how(got.died)}; it runs again in a new one",
-                              file=sys.stderr, flush=True)
+                        (say or _say)(f"tbcheck: the process of {name(cells[i])} died "
+                                      f"{_how(got.died)}; it runs again in a new one")
                         queue.appendleft((i, w.attempt + 1))
                     else:
                         yield cells[i], Death.crashed(got.died, w.attempt)
@@ -186,6 +187,10 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
     finally:
         for w in workers:
             _stop(w)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _next(queue: deque[tuple[int, int]], w: _Worker | None, workers: list[_Worker],

@@ -227,7 +227,7 @@ def _cells(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.Na
                                           limit_s=lambda c: args.timeout * len(c[2]),
                                           name=lambda c: f"{c[1]} {', '.join(c[2])}",
                                           group=lambda c: c[:2], template=template,
-                                          tick=progress.tick):
+                                          tick=progress.tick, say=progress.warn):
         if isinstance(got, str):
             raise UsageError(got)
         if isinstance(got, Death):

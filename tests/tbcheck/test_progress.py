@@ -77,6 +77,13 @@ def test_quiet_prints_nothing_even_on_a_terminal() -> None:
     assert out.getvalue() == ""
 
 
+def test_a_warning_is_said_even_when_quiet() -> None:
+    out = _Tty()
+    p = Progress(2, quiet=True, stream=out)
+    p.warn("tbcheck: the process of x died")
+    assert out.getvalue() == "tbcheck: the process of x died\n"
+
+
 # ---------------------------------------------------------------------- the commands
 ROOT = Path(__file__).resolve().parents[2]
 PROVE = ["prove", "--variant", "qemu-ppc-v1", "--property", "frozen-when-stopped", "--depth",
