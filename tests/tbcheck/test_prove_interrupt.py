@@ -37,7 +37,7 @@ def _interrupted_run(extra: list[str], tmp_path: Path) -> tuple[int, str, str]:
         assert proc.stderr is not None
         for line in proc.stderr:
             err.append(line)
-            if "frozen-when-stopped" in line:
+            if "frozen-when-stopped" in line and "violated" in line:
                 first.set()
 
     reader = threading.Thread(target=read_err, daemon=True)
