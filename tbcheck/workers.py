@@ -47,6 +47,7 @@ R = TypeVar("R")
 
 ATTEMPTS = 2  # a cell's runs before a crash is its answer: the crash seen did not repeat
 POLL_S = 0.5  # how often a worker looks whether another worker's search has ended
+TICK_S = 1.0  # how often run_cells calls its ``tick`` while it waits
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,21 @@ class _Worker:
 def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
               limit_s: Callable[[C], float] | None = None, name: Callable[[C], str] = str,
               group: Callable[[C], Hashable] | None = None,
-              template: Template | None = None) -> Iterator[tuple[C, R | Death]]:
+              template: Template | None = None,
+              tick: Callable[[], None] | None = None,
+              say: Callable[[str], None] | None = None) -> Iterator[tuple[C, R | Death]]:
     """``work(cell)`` for every cell, each in a child of a worker of its group (at most
     ``jobs`` workers), each result as it comes (any order). ``work`` must be picklable (a
     module's function or a ``functools.partial``); an exception it raises is raised here.
     ``limit_s(cell)``: how long a cell may take before its worker is killed (no limit without
-    it). A death is said on stderr, the cell ``name``d."""
+    it). A death is said on stderr (through ``say``, a progress line's, if given), the cell
+    ``name``d. ``tick()`` is called at least every ``TICK_S`` while cells run (a progress
+    line's clock).
+
+    Ctrl-C (SIGINT) reaches this process alone (the workers and their children ignore it) and
+    raises ``KeyboardInterrupt`` here, at a ``yield`` or while waiting: the workers are killed
+    on the way out, and their children with them (their parent-death signal), so the caller
+    keeps the results it has and nothing outlives it."""
     ctx = multiprocessing.get_context("fork")  # the rule files are loaded already
     queue = deque((i, 1) for i in range(len(cells)))
     workers: list[_Worker] = []
@@ -142,8 +152,11 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
             busy = [w for w in workers if w.cell is not None]
             ends = [w.started + limit_s(cells[w.cell]) for w in busy  # type: ignore[index]
                     if limit_s is not None]
-            ready = wait([w.conn for w in busy],
-                         timeout=max(0.0, min(ends) - time.perf_counter()) if ends else None)
+            timeout = max(0.0, min(ends) - time.perf_counter()) if ends else None
+            if tick is not None:
+                tick()
+                timeout = TICK_S if timeout is None else min(timeout, TICK_S)
+            ready = wait([w.conn for w in busy], timeout=timeout)
             for w in busy:
                 i = w.cell
                 assert i is not None
@@ -161,9 +174,8 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
                     if got.died is None:
                         yield cells[i], got.value  # type: ignore[misc]
                     elif w.attempt < ATTEMPTS:
-                        print(f"tbcheck: the process of {name(cells[i])} died "
-                              f"{_how(got.died)}; it runs again in a new one",
-                              file=sys.stderr, flush=True)
+                        (say or _say)(f"tbcheck: the process of {name(cells[i])} died "
+                                      f"{_how(got.died)}; it runs again in a new one")
                         queue.appendleft((i, w.attempt + 1))
                     else:
                         yield cells[i], Death.crashed(got.died, w.attempt)
@@ -175,6 +187,10 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
     finally:
         for w in workers:
             _stop(w)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _next(queue: deque[tuple[int, int]], w: _Worker | None, workers: list[_Worker],

@@ -40,12 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="events per example at most (default: the profile's, 20 or 30)")
     parser.add_argument("--same-frequency", action="store_true",
                         help="all hosts' counters run at one frequency")
-    parser.add_argument("--eps-ns", type=int, default=None, metavar="NS",
-                        help="bound on the hosts' realtime clock disagreement (default: 1 ms)")
+    parser.add_argument("--eps", type=int, default=None, metavar="NS",
+                        help="bound on the hosts' realtime clock disagreement (default 1 ms)")
+    parser.add_argument("--eps-ns", type=int, dest="eps", help=argparse.SUPPRESS)  # before 0.2
     parser.add_argument("--no-shrink", action="store_true",
                         help="report the first violation found without Hypothesis's shrinking "
                         "(events it does not need are still dropped)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress line on stderr (it is drawn only when stderr is a "
+                        "terminal)")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -76,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
         chosen = [(n, load_builtin(n)) for n in BUILTIN_MODULES]
     env = Envelope(slots=("s1", "s2"), same_frequency=args.same_frequency,
-                   **({"eps_ns": args.eps_ns} if args.eps_ns is not None else {}))
+                   **({"eps_ns": args.eps} if args.eps is not None else {}))
     env.validate()
     seed = args.seed
     if seed is None and args.profile == "dev":
@@ -86,15 +90,26 @@ def run(args: argparse.Namespace) -> int:
         how = f"seed {seed} (rerun with --seed {seed})" if seed is not None else "derandomized"
         print(f"fuzz: profile {args.profile}, {how}; {', '.join(env.default_assumptions())}",
               flush=True)
+    from tbcheck.progress import Progress
+    from tbcheck.proofs.fuzz.runner import PROFILES as SETTINGS
+
     results = []
-    for ref, rules in chosen:
-        for prop in props:
-            out = fuzz(rules, prop, env, profile=args.profile, examples=args.examples,
-                       seed_value=seed, steps=args.steps, shrink=not args.no_shrink)
-            res, timeline = _result(ref, rules, prop, env, out)
-            results.append(res)
-            if not args.json:
-                _print(res, timeline)
+    asked = args.examples or SETTINGS[args.profile]["max_examples"]
+    progress = Progress(len(chosen) * len(props), quiet=args.quiet)
+    try:
+        for ref, rules in chosen:
+            for prop in props:
+                progress.begin(f"{getattr(rules, 'name', ref)} / {prop}")
+                out = fuzz(rules, prop, env, profile=args.profile, examples=args.examples,
+                           seed_value=seed, steps=args.steps, shrink=not args.no_shrink)
+                res, timeline = _result(ref, rules, prop, env, out, asked)
+                results.append(res)
+                progress.close()
+                if not args.json:
+                    _print(res, timeline)
+                progress.done()
+    finally:
+        progress.close()
     failed = [r for r in results if not r["matches"]]
     if args.json:
         doc = {"profile": args.profile, "seed": seed, "envelope": env.describe(),
@@ -111,18 +126,26 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _result(ref: str, rules: Any, prop: str, env: Any, out: Any) -> tuple[dict[str, Any], str]:
+def _result(ref: str, rules: Any, prop: str, env: Any, out: Any, asked: int = 0
+            ) -> tuple[dict[str, Any], str]:
     """One JSON result and its timeline (``tbcheck.timeline``, as ``prove`` and ``run`` show a
     counterexample); a counterexample is replayed by the concrete engine on its own to confirm
-    it."""
+    it.
+
+    ``examples``: the examples Hypothesis counts against the number asked (``--examples``),
+    as it reports them, when it does; it also draws examples it discards (a draw rejected,
+    or too large for its buffer), counted in ``examples_drawn`` with those, and replays and
+    shrinks, counted in ``total_examples``."""
     from tbcheck.model.codec import events_json
     from tbcheck.proofs.fuzz import replay
     from tbcheck.timeline import check_json, explain, params_line, render, rows
 
     declared = getattr(rules, "expected", {}).get(prop)
+    counted = out.valid_examples if out.valid_examples is not None else out.examples
     res: dict[str, Any] = {
         "variant": out.variant, "property": prop, "verdict": out.verdict,
-        "examples": out.examples, "examples_per_s": round(out.examples_per_s, 1),
+        "examples": counted, "examples_asked": asked, "examples_drawn": out.examples,
+        "examples_per_s": round(out.examples_per_s, 1),
         "seconds": round(out.seconds, 3),
         "seconds_to_find": None if out.seconds_to_find is None
         else round(out.seconds_to_find, 3),
@@ -176,7 +199,10 @@ def _print(res: dict[str, Any], timeline: str) -> None:
     rate = f"{res['examples_per_s']:.0f} examples/s"
     declared = f"; declared {res['declared']}" if res["declared"] else ""
     if res["verdict"] == "not found":
-        print(f"{head}not found in {res['examples']} examples ({rate}{declared})", flush=True)
+        extra = res["examples_drawn"] - res["examples"]
+        drawn = f"; {extra} more drawn and discarded by Hypothesis" if extra > 0 else ""
+        print(f"{head}not found in {res['examples']} examples ({res['examples_asked']} asked"
+              f"{drawn}; {rate}{declared})", flush=True)
         return
     if res["verdict"] == "error" and res["counterexample"] is None:
         print(f"{head}error: {res['error']}", flush=True)

@@ -97,6 +97,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--explain", action="store_true",
                    help="print every cell's tolerances and every counterexample's timeline "
                         "and replay command after the table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress and no line a finished cell on stderr (the progress "
+                        "line is drawn only when stderr is a terminal)")
+    p.add_argument("--plot", metavar="FILE",
+                   help="draw each counterexample: the guest's TB minus the expected TB "
+                        "against true time (FILE.svg or FILE.png; needs the plot extra, "
+                        "pip install 'tbcheck[plot]'); several: FILE-2, FILE-3 ...")
     p.add_argument("--accept-partial", action="store_true",
                    help="wherever a proof is due, let any proof pass the gate, also one that "
                         "reaches less than the depth asked (proved@k; the table marks it ~)")
@@ -136,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise UsageError(f"--junit {args.junit}: {folder} is not a folder tbcheck can "
                              "write to")
+    if args.plot:
+        from tbcheck.plot import check_target
+
+        check_target(args.plot)
     if not 0 <= args.random_runs <= 10**6 or not 0 <= args.fuzz_examples <= 10**6:
         raise UsageError("--random-runs and --fuzz-examples: between 0 and 1000000")
     props = args.property or property_names()
@@ -166,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         work = partial(_prove_one, env=env, options=_options(args))
         template = Template(prepare=partial(_prepare, env), search=_search,
                             folder=Path(folder))
-        results = _decide(work, cells, args, env.depth, template)
+        results, interrupted = _decide(work, cells, args, env.depth, template)
     cache.remember(store, cells, results, key_of)
     results += cached
     order = {n: i for i, (_, n) in enumerate(jobs)}
@@ -175,27 +186,56 @@ def run(args: argparse.Namespace) -> int:
     for r in results:
         replay_facts(r, _load(r["kind"], r["ref"]), env)
     bad = gate(results, env.depth, args.accept_partial)
+    left = _undecided(cells, results, props) if interrupted else None
     if args.json:
-        print(render_json(env, results, elapsed))
+        print(render_json(env, results, elapsed) if left is None
+              else _interrupted_json(render_json(env, results, elapsed), left))
     else:
         print(render_table(env, results, props, elapsed, args.explain))
+        if left is not None:
+            print(f"interrupted (Ctrl-C): {len(results)} of {len(results) + len(left)} cells "
+                  "decided; the others are not shown")
     if args.junit:
         write_junit(args.junit, results)
+        if left is not None:
+            _interrupted_junit(args.junit, left)
+    if args.plot:
+        _plots(args.plot, results)
+    if interrupted:
+        return 130
     return 1 if bad else 0
 
 
 def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.Namespace,
-            depth: int, template: Template) -> list[dict[str, Any]]:
-    """Every cell's records, in the order they are decided (progress on stderr); a cell whose
+            depth: int, template: Template) -> tuple[list[dict[str, Any]], bool]:
+    """Every cell's records, in the order they are decided (progress on stderr), and whether
+    Ctrl-C ended the run first (the records are then those decided before it); a cell whose
     worker died or hung is ``unknown``, and says so."""
+    from tbcheck.progress import Progress
+
+    progress = Progress(sum(len(c[2]) for c in cells), quiet=args.quiet)
+    results: list[dict[str, Any]] = []
+    try:
+        _cells(work, cells, args, depth, template, progress, results)
+    except KeyboardInterrupt:
+        return results, True
+    finally:
+        progress.close()
+    return results, False
+
+
+def _cells(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.Namespace,
+           depth: int, template: Template, progress: Any, results: list[dict[str, Any]]
+           ) -> None:
     from tbcheck.proofs.verdict import Status, Verdict
     from tbcheck.verdicts import cell_text, gate
 
-    results: list[dict[str, Any]] = []
+    progress.begin("the first cell can take a while")
     for (kind, ref, ps), got in run_cells(work, cells, args.jobs,
                                           limit_s=lambda c: args.timeout * len(c[2]),
                                           name=lambda c: f"{c[1]} {', '.join(c[2])}",
-                                          group=lambda c: c[:2], template=template):
+                                          group=lambda c: c[:2], template=template,
+                                          tick=progress.tick, say=progress.warn):
         if isinstance(got, str):
             raise UsageError(got)
         if isinstance(got, Death):
@@ -206,11 +246,63 @@ def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.N
             for r in got:
                 r["wall_clock"] = death.wall_clock
         gate(got, depth, args.accept_partial)  # the progress says what the table will
-        for r in got:
-            print(f"  {r['variant']:<20} {r['property']:<20} {cell_text(r):<16} "
-                  f"{r['seconds']:6.2f} s", file=sys.stderr, flush=True)
         results.extend(got)
-    return results
+        progress.done(len(got), label="")
+        for r in got:
+            progress.say(f"  {r['variant']:<20} {r['property']:<20} {cell_text(r):<16} "
+                         f"{r['seconds']:6.2f} s")
+
+
+def _undecided(cells: list[tuple[str, str, list[str]]], results: list[dict[str, Any]],
+               props: list[str]) -> list[tuple[str, str]]:
+    """The (rule set, property) cells an interrupted run did not decide."""
+    done = {(r["ref"], r["property"]) for r in results}
+    return [(ref, p) for _, ref, ps in cells for p in ps if (ref, p) not in done]
+
+
+def _interrupted_json(text: str, left: list[tuple[str, str]]) -> str:
+    """The JSON document of an interrupted run: its decided cells, marked as interrupted,
+    and the cells it did not decide."""
+    import json
+
+    doc = json.loads(text)
+    doc["interrupted"] = True
+    doc["undecided"] = [{"variant": v, "property": p} for v, p in left]
+    return json.dumps(doc, indent=2)
+
+
+def _interrupted_junit(path: str, left: list[tuple[str, str]]) -> None:
+    """Mark a JUnit file as interrupted: a suite property, and each cell not decided as a
+    skipped test case (CI shows them as not run, neither passed nor failed)."""
+    from xml.etree import ElementTree as ET
+
+    tree = ET.parse(path)
+    suite = tree.getroot()
+    props = ET.Element("properties")
+    ET.SubElement(props, "property", name="interrupted", value="true")
+    suite.insert(0, props)
+    for ref, p in left:
+        case = ET.SubElement(suite, "testcase", classname=ref, name=p, time="0")
+        ET.SubElement(case, "skipped", message="interrupted (Ctrl-C) before it was decided")
+    suite.set("tests", str(len(suite.findall("testcase"))))
+    suite.set("skipped", str(len(left)))
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _plots(path: str, results: list[dict[str, Any]]) -> None:
+    """Draw each counterexample (``tbcheck.plot``), replayed from its ``tbcheck run`` line."""
+    from tbcheck.commands.run_cmd import replay
+    from tbcheck.plot import numbered, plot_trace
+
+    shown = [r for r in results if r["counterexample"] and r["counterexample"].get("command")]
+    if not shown:
+        print("tbcheck: --plot: no counterexample to draw", file=sys.stderr)
+    for n, r in enumerate(shown, 1):
+        rules, params, trace, tol = replay(r["counterexample"]["command"])
+        out = numbered(path, n)
+        plot_trace(out, rules, params, trace, tol, r["property"])
+        print(f"tbcheck: {r['variant']} / {r['property']}: counterexample drawn in {out}",
+              file=sys.stderr)
 
 
 def _builtin_names() -> list[str]:

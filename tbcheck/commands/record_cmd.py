@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from tbcheck.errors import UsageError
 
@@ -60,6 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="nominal guest TB frequency for the header (default: known for pseries, powernv "
              "and mac99; measured otherwise)",
     )
+    parser.add_argument(
+        "--quiet", action="store_true",
+        help="no progress and no line a scenario on stderr, only the summary (the progress "
+        "line is drawn only when stderr is a terminal)",
+    )
 
 
 def _check(args: argparse.Namespace) -> list[str]:
@@ -107,22 +113,48 @@ def run(args: argparse.Namespace) -> int:
         if shutil.which("qemu-img") is None:
             raise UsageError("scenario savevm-loadvm needs qemu-img (install qemu-utils)")
     opts = Options(reads=args.reads, delay_s=args.delay, file_gap_s=args.file_gap)
-    print(
-        f"record: {cfg.binary} {' '.join(cfg.machine_args)}, {cfg.smp} vCPU(s), QEMU "
-        f"{cfg.version} -> {args.out}",
-        file=sys.stderr,
-    )
+    from tbcheck.progress import Progress
+
+    bar = Progress(len(names), quiet=args.quiet)
+    bar.say(f"record: {cfg.binary} {' '.join(cfg.machine_args)}, {cfg.smp} vCPU(s), QEMU "
+            f"{cfg.version} -> {args.out}")
 
     def progress(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
+        """The recorder's lines: a scenario begins (``...``) or ends (``ok``, ``FAILED``)."""
+        if msg.endswith(" ..."):
+            bar.begin(msg.removeprefix("record: ").removesuffix(" ..."))
+            if bar.drawing:  # the status line says it
+                return
+        if msg.startswith("record: ") and (": ok in " in msg or ": FAILED in " in msg):
+            bar.done(label="")
+        bar.say(msg)
+
+    async def recording() -> dict[str, tuple[bool, float, str | None]]:
+        ticker = asyncio.ensure_future(_tick(bar))
+        try:
+            return await record(cfg, names, opts, Path(args.out), progress)
+        finally:
+            ticker.cancel()
 
     try:
-        results = asyncio.run(record(cfg, names, opts, Path(args.out), progress))
+        results = asyncio.run(recording())
     except asyncio.CancelledError:  # SIGTERM: the recorder cancelled itself after cleaning up
-        progress(f"tbcheck: terminated; partial trace in {args.out}")
+        bar.close()
+        print(f"tbcheck: terminated; partial trace in {args.out}", file=sys.stderr)
         return 143
+    finally:
+        bar.close()
     failed = [n for n, (ok, _, _) in results.items() if not ok]
     total = sum(w for _, w, _ in results.values())
-    progress(f"record: {len(results) - len(failed)}/{len(results)} scenarios ok, "
-             f"{total:.1f} s in scenarios; trace {args.out}")
+    print(f"record: {len(results) - len(failed)}/{len(results)} scenarios ok, "
+          f"{total:.1f} s in scenarios; trace {args.out}", file=sys.stderr)
     return 1 if failed else 0
+
+
+async def _tick(bar: Any) -> None:
+    """The progress line's clock, redrawn while a scenario runs."""
+    import asyncio
+
+    while True:
+        await asyncio.sleep(1.0)
+        bar.tick()

@@ -1,4 +1,11 @@
-"""``tbcheck run``: one event sequence through the concrete engine, printed as a timeline."""
+"""``tbcheck run``: one event sequence through the concrete engine, printed as a timeline.
+
+Exit status: 1 when the sequence breaks any property, declared or not; 0 when it breaks none;
+2 for bad input. ``run`` judges one sequence, not a rule set: a declaration (``violated from
+depth 4``) says that some sequence breaks a property, and ``prove`` and ``fuzz`` hold a rule
+set to it; a replayed counterexample must break it, so ``run`` fails on it, as a test
+reproducing a known bug fails.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +38,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slack", type=int, default=2, metavar="TICKS",
                    help="rounding allowed where a frequency conversion rounds (default 2)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="FILE",
+                   help="draw the run: the guest's TB minus the expected TB against true time "
+                        "(FILE.svg or FILE.png; needs the plot extra, pip install "
+                        "'tbcheck[plot]')")
+    p.epilog = ("exit status: 1 when the sequence breaks any property, even one the rule set "
+                "declares violated (run judges this one sequence); 0 when it breaks none; 2 "
+                "for bad input")
 
 
 def _ints(text: str | None, what: str) -> list[int] | None:
@@ -90,31 +104,14 @@ def _params(args: argparse.Namespace, freqs: list[int], skews: list[int] | None,
 
 
 def run(args: argparse.Namespace) -> int:
-    from tbcheck.defaults import concrete_params, tolerances_for
-    from tbcheck.eventspec import parse
-    from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.model.codec import events_json
-    from tbcheck.proofs.concrete import NotEnabled
-    from tbcheck.proofs.concrete import run as run_events
     from tbcheck.timeline import explain, params_line, render, rows
 
-    if bool(args.variant) == bool(args.variant_file):
-        raise UsageError("give exactly one of --variant NAME or --variant-file PATH")
-    rules = load_builtin(args.variant) if args.variant else load_rules_file(args.variant_file)
-    freqs = _ints(args.freq, "freq") or []
-    skews = _ints(args.skew, "skew")
-    if len(freqs) < 1 or any(not 1 <= f < 2**63 for f in freqs):
-        raise UsageError("--freq: frequencies must be between 1 Hz and 2**63 Hz")
-    params = _params(args, freqs, skews, concrete_params)
-    events = parse(args.events) if args.events.strip() else []  # "": the boot alone
-    for ev in events:
-        if getattr(ev, "dst", 0) >= len(freqs):
-            raise UsageError(f"migrate to host {ev.dst}: there are {len(freqs)} hosts")
-    try:
-        trace = run_events(rules, params, events,
-                           tolerances_for(rules, params, args.eps, args.slack))
-    except NotEnabled as exc:
-        raise UsageError(str(exc)) from None
+    if args.plot:
+        from tbcheck.plot import check_target
+
+        check_target(args.plot)
+    rules, params, trace, tol = _trace(args)
     bad = trace.violations()
     if args.json:
         print(json.dumps({"variant": rules.name, "events": events_json(trace.events),
@@ -129,4 +126,46 @@ def run(args: argparse.Namespace) -> int:
             print(f"step {i}: {explain(c, params)}")
         if not bad:
             print("no property violated on this sequence")
+    if args.plot:
+        from tbcheck.plot import plot_trace
+
+        plot_trace(args.plot, rules, params, trace, tol)
     return 1 if bad else 0
+
+
+def replay(command: str) -> tuple[Any, Any, Any, Any]:
+    """What a ``tbcheck run ...`` line (a counterexample's ``replay:``) plays: the rule set,
+    the world's constants, the trace and the tolerances."""
+    import shlex
+
+    words = shlex.split(command)
+    p = argparse.ArgumentParser(prog="tbcheck run")
+    add_arguments(p)
+    return _trace(p.parse_args(words[2:]))
+
+
+def _trace(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    from tbcheck.defaults import concrete_params, tolerances_for
+    from tbcheck.eventspec import parse
+    from tbcheck.loader import load_builtin, load_rules_file
+    from tbcheck.proofs.concrete import NotEnabled
+    from tbcheck.proofs.concrete import run as run_events
+
+    if bool(args.variant) == bool(args.variant_file):
+        raise UsageError("give exactly one of --variant NAME or --variant-file PATH")
+    rules = load_builtin(args.variant) if args.variant else load_rules_file(args.variant_file)
+    freqs = _ints(args.freq, "freq") or []
+    skews = _ints(args.skew, "skew")
+    if len(freqs) < 1 or any(not 1 <= f < 2**63 for f in freqs):
+        raise UsageError("--freq: frequencies must be between 1 Hz and 2**63 Hz")
+    params = _params(args, freqs, skews, concrete_params)
+    events = parse(args.events) if args.events.strip() else []  # "": the boot alone
+    for ev in events:
+        if getattr(ev, "dst", 0) >= len(freqs):
+            raise UsageError(f"migrate to host {ev.dst}: there are {len(freqs)} hosts")
+    tol = tolerances_for(rules, params, args.eps, args.slack)
+    try:
+        trace = run_events(rules, params, events, tol)
+    except NotEnabled as exc:
+        raise UsageError(str(exc)) from None
+    return rules, params, trace, tol

@@ -25,11 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tb-freq", type=int, metavar="HZ",
                         help="the guest's nominal TB frequency, if the trace does not know it")
     parser.add_argument("--json", action="store_true", help="print a JSON document")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="draw every scenario's reads, with their time windows, minus the "
+                        "first read plus true time at f_g (FILE.svg or FILE.png; needs the "
+                        "plot extra, pip install 'tbcheck[plot]')")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.tb_freq is not None and args.tb_freq <= 0:
         raise UsageError("--tb-freq must be positive")
+    if args.plot:
+        from tbcheck.plot import check_target
+
+        check_target(args.plot)
     from tbcheck.loader import load_builtin, load_rules_file
     from tbcheck.trace import read_trace
     from tbcheck.validate.conformance import conformance
@@ -52,4 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print()
     else:
         print(text(found))
+    if args.plot:
+        from tbcheck.plot import plot_validation
+
+        plot_validation(args.plot, found)
     return 0 if found.ok else 1

@@ -63,3 +63,17 @@ def test_the_boot_alone_is_a_sequence(capsys: pytest.CaptureFixture[str]) -> Non
     doc = json.loads(capsys.readouterr().out)
     assert rc == 1 and doc["events"] == []
     assert "no-overflow" in {v["property"] for v in doc["violations"]}
+
+
+def test_a_declared_violation_still_fails_a_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """run judges the one sequence: qemu-ppc-v1 declares frozen-when-stopped violated, and a
+    sequence that breaks it exits 1, as the README and --help say."""
+    from tbcheck.loader import load_builtin
+
+    assert "violated from" in load_builtin("qemu-ppc-v1").expected["frozen-when-stopped"]
+    assert main(["run", "--variant", "qemu-ppc-v1",
+                 "run(1s) stop run(10s) migrate(1) cont run(1s)"]) == 1
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "even one the rule set declares violated" in " ".join(
+        capsys.readouterr().out.split())

@@ -24,6 +24,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+from hypothesis.statistics import collector
 
 from tbcheck.model.api import RuleSet
 from tbcheck.proofs.counterexample import Violation, minimize
@@ -57,10 +58,29 @@ class FuzzOutcome:
     events_run: int = 0  # events applied over all examples
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    valid_examples: int | None = None  # examples Hypothesis counts against max_examples
 
     @property
     def examples_per_s(self) -> float:
         return self.total_examples / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Valid:
+    """The examples Hypothesis counts against ``max_examples`` (its own statistics, which also
+    drive ``pytest --hypothesis-show-statistics``): it runs more than asked, discarding those
+    whose draw was rejected or overran its budget, and replays kept failures first. ``valid``
+    stays None where the statistics do not have the expected form (an untested Hypothesis)."""
+
+    def __init__(self) -> None:
+        self.valid: int | None = None
+
+    def __call__(self, stats: Any) -> None:
+        try:
+            cases = [tc for phase in ("reuse-phase", "generate-phase")
+                     for tc in stats.get(phase, {}).get("test-cases", [])]
+            self.valid = sum(tc["status"] in ("valid", "interesting") for tc in cases)
+        except (AttributeError, KeyError, TypeError):
+            self.valid = None
 
 
 def make_settings(profile: str, examples: int | None, database: Any, steps: int | None,
@@ -130,19 +150,22 @@ def fuzz(rules: type[RuleSet], prop: str, env: Envelope, *, profile: str = "dev"
         seed(seed_value)(factory)
     name = rules.name or rules.__qualname__
     t0 = stats.t0 = time.perf_counter()
+    count = _Valid()
     try:
-        run_state_machine_as_test(factory, settings=cfg)
+        with collector.with_value(count):
+            run_state_machine_as_test(factory, settings=cfg)
     except PropertyViolated as exc:
         cx = minimize(rules, env, Violation(exc.draw, exc.events, exc.step, exc.check),
                       prop)
         return FuzzOutcome(name, prop, "violated", stats.first_found or stats.examples,
                        stats.examples, time.perf_counter() - t0,
                        stats.first_found_s, seed_value, cx, len(exc.events), stats.events,
-                       notes=list(getattr(exc, "__notes__", [])))
+                       notes=list(getattr(exc, "__notes__", [])), valid_examples=count.valid)
     except Exception as exc:  # a rule set that crashes (RuleError ...) is a finding too
         return FuzzOutcome(name, prop, "error", stats.examples, stats.examples,
                        time.perf_counter() - t0, None, seed_value, events_run=stats.events,
                        error=f"{type(exc).__name__}: {exc}",
-                       notes=list(getattr(exc, "__notes__", [])))
+                       notes=list(getattr(exc, "__notes__", [])), valid_examples=count.valid)
     return FuzzOutcome(name, prop, "not found", stats.examples, stats.examples,
-                   time.perf_counter() - t0, None, seed_value, events_run=stats.events)
+                   time.perf_counter() - t0, None, seed_value, events_run=stats.events,
+                   valid_examples=count.valid)
