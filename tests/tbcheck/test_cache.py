@@ -162,10 +162,11 @@ OTHER_VALUES = {
     "--max-run": "1000", "--max-phase": "1000", "--slack": "3", "--jobs": "1",
     "--random-runs": "7", "--fuzz-examples": "7", "--no-deepen": None, "--induction": "19M",
     "--induction-first": None, "--json": None, "--explain": None, "--accept-partial": None,
-    "--no-cache": None, "--junit": "out.xml", "--cache-dir": "elsewhere",
+    "--no-cache": None, "--junit": "out.xml", "--cache-dir": "elsewhere", "--quiet": None,
+    "--plot": "cx.svg",
 }
 OUTSIDE_KEY = {"--timeout", "--jobs", "--json", "--explain", "--accept-partial", "--no-cache",
-               "--junit", "--cache-dir"}
+               "--junit", "--cache-dir", "--quiet", "--plot"}
 CELL_CHOICE = {"--variant", "--variant-file", "--property"}  # the cell itself
 
 
