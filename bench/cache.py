@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.matrix import table  # noqa: E402
 from tbcheck.model.registry import BUILTIN_MODULES  # noqa: E402
 
 
@@ -88,19 +89,7 @@ def main() -> None:
               "Editing a built-in rule set changes tbcheck's own sources, which are in every "
               "key: the whole matrix is decided again, as cold.", "",
               "Cold run, each cell: outcome, z3 resource units (millions), seconds.", ""]
-    props: list[str] = []
-    rows: dict[str, dict[str, str]] = {}
-    for r in cold["results"]:
-        if r["property"] not in props:
-            props.append(r["property"])
-        cell = r["verdict"] + (f"@{r['depth']}" if r["verdict"] == "proved" and
-                               r["depth"] < int(depth) else "")
-        cell += " (all)" if r.get("unbounded") else ""
-        cell += f" {r['resources'] / 1e6:.2f}M {r['seconds']:.2f} s"
-        rows.setdefault(r["variant"], {})[r["property"]] = cell
-    lines += ["| rule set | " + " | ".join(props) + " |", "|---" * (len(props) + 1) + "|"]
-    for v, row in rows.items():
-        lines.append(f"| {v} | " + " | ".join(row.get(p, "") for p in props) + " |")
+    lines += table(cold["results"], int(depth))
     out = ROOT / "bench" / "results" / f"cache-d{depth}-{today}.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

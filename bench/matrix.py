@@ -16,8 +16,28 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def table(results: list[dict[str, Any]], depth: int) -> list[str]:
+    """A Markdown row a rule set, a column a property; each cell its outcome as the table of
+    `prove` gives it, z3 resource units (millions) and seconds."""
+    props: list[str] = []
+    rows: dict[str, dict[str, str]] = {}
+    for r in results:
+        if r["property"] not in props:
+            props.append(r["property"])
+        cell = r["verdict"] + (f"@{r['depth']}" if r["verdict"] == "proved" and
+                               r["depth"] < depth else "")
+        cell += " (all)" if r.get("unbounded") else ""
+        cell += (f" {r['resources'] / 1e6:.2f}M {r['seconds']:.2f} s" +
+                 (" (fuzz)" if r.get("found_by") == "fuzz" else ""))
+        rows.setdefault(r["variant"], {})[r["property"]] = cell
+    lines = ["| rule set | " + " | ".join(props) + " |", "|---" * (len(props) + 1) + "|"]
+    return lines + [f"| {v} | " + " | ".join(row.get(p, "") for p in props) + " |"
+                    for v, row in rows.items()]
 
 
 def main() -> None:
@@ -29,17 +49,6 @@ def main() -> None:
                           cwd=ROOT)
     wall = time.perf_counter() - t
     data = json.loads(proc.stdout)
-    props: list[str] = []
-    rows: dict[str, dict[str, str]] = {}
-    for r in data["results"]:
-        if r["property"] not in props:
-            props.append(r["property"])
-        cell = f"{r['verdict']}" + (f"@{r['depth']}" if r["verdict"] == "proved" and
-                                    r["depth"] < int(depth) else "")
-        cell += " (all)" if r.get("unbounded") else ""
-        cell += (f" {r['resources'] / 1e6:.2f}M {r['seconds']:.2f} s" +
-                 (" (fuzz)" if r.get("found_by") == "fuzz" else ""))
-        rows.setdefault(r["variant"], {})[r["property"]] = cell
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
     today = datetime.date.today().isoformat()
@@ -48,9 +57,7 @@ def main() -> None:
              f"({platform.platform()}); each cell: verdict, z3 resource units (millions), "
              "seconds.", "",
              f"Wall time of the whole run: {wall:.1f} s (exit status {proc.returncode}).", "",
-             "| rule set | " + " | ".join(props) + " |", "|---" * (len(props) + 1) + "|"]
-    for v, cells in rows.items():
-        lines.append(f"| {v} | " + " | ".join(cells.get(p, "") for p in props) + " |")
+             *table(data["results"], int(depth))]
     out = ROOT / "bench" / "results" / f"matrix-d{depth}-{today}.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
