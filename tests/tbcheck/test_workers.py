@@ -51,7 +51,8 @@ def _square_or_sleep(n: int, sleepy: int) -> int:
 
 def test_a_cell_past_its_limit_is_killed_and_the_others_are_kept() -> None:
     got = dict(run_cells(partial(_square_or_sleep, sleepy=2), [1, 2, 3, 4], 2,
-                         limit_s=lambda n: 1.0))
+                         limit_s=lambda n: 1.0 if n == 2 else 600.0))  # the quick cells get
+    # ample time: on a loaded machine a fork can take longer than a second
     assert got == {1: 1, 2: Death.hung(1.0), 3: 9, 4: 16}
     assert str(got[2]) == ("its process gave no answer in 1 s of wall-clock time and was "
                            "killed") and got[2].wall_clock
