@@ -22,6 +22,7 @@ from tbcheck.errors import UsageError
 from tbcheck.workers import Death, Template, ask_worker, run_cells
 
 if TYPE_CHECKING:
+    from tbcheck.proofs.envelope import Envelope
     from tbcheck.proofs.options import CellOptions
 
 MEGA = 1_000_000
@@ -110,17 +111,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     cache.add_arguments(p)
 
 
-def run(args: argparse.Namespace) -> int:
+def _checked(args: argparse.Namespace) -> Envelope:
+    """The envelope asked, after every option is checked: bad input fails before any work."""
     from tbcheck.proofs.envelope import Envelope
     from tbcheck.properties import property_names
-    from tbcheck.verdicts import (
-        gate,
-        must_say,
-        render_json,
-        render_table,
-        replay_facts,
-        write_junit,
-    )
 
     for prop in args.property:
         if prop not in property_names():
@@ -149,6 +143,30 @@ def run(args: argparse.Namespace) -> int:
         check_target(args.plot)
     if not 0 <= args.random_runs <= 10**6 or not 0 <= args.fuzz_examples <= 10**6:
         raise UsageError("--random-runs and --fuzz-examples: between 0 and 1000000")
+    return env
+
+
+def _ordered(jobs: list[tuple[str, str]], props: list[str], induction_first: bool
+           ) -> list[tuple[str, str, list[str]]]:
+    """One cell a job, so that the slow cells spread over the workers; with --induction-first,
+    one rule set a job, so that its invariant is searched for once. A worker keeps to one rule
+    set while it has cells (its unrolling and invariant are cached), and the rule sets with the
+    most cells to prove go first: a violation is found in milliseconds, a proof takes seconds,
+    so the long ones do not come last for one worker while the other idles (a user's file
+    declares every cell proved, so it goes first)."""
+    from tbcheck.verdicts import must_say
+
+    heavy = {ref: sum(must_say(_declarations(kind, ref).get(p)) == "proved" for p in props)
+             for kind, ref in jobs}
+    return [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
+            for ps in ([props] if induction_first else [[p] for p in props])]
+
+
+def run(args: argparse.Namespace) -> int:
+    from tbcheck.properties import property_names
+    from tbcheck.verdicts import gate, replay_facts
+
+    env = _checked(args)
     props = args.property or property_names()
     names = args.variant or ([] if args.variant_file else _builtin_names())
     jobs = [("builtin", n) for n in names] + [("file", path) for path in args.variant_file]
@@ -157,16 +175,7 @@ def run(args: argparse.Namespace) -> int:
         _load(kind, ref)  # a broken file is refused before any solving (the workers, forked
         # from here, find every rule set loaded)
     started = time.perf_counter()
-    # one cell a job, so that the slow cells spread over the workers; with --induction-first,
-    # one rule set a job, so that its invariant is searched for once. A worker keeps to one
-    # rule set while it has cells (its unrolling and invariant are cached), and the rule sets
-    # with the most cells to prove go first: a violation is found in milliseconds, a proof
-    # takes seconds, so the long ones do not come last for one worker while the other idles
-    # (a user's file declares every cell proved, so it goes first)
-    heavy = {ref: sum(must_say(_declarations(kind, ref).get(p)) == "proved" for p in props)
-             for kind, ref in jobs}
-    cells = [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
-             for ps in ([props] if args.induction_first else [[p] for p in props])]
+    cells = _ordered(jobs, props, args.induction_first)
     # the verdict cache (tbcheck.cache): the cells it holds are not decided again
     store = cache.open_store(args)
     key_of = partial(cache.cell_key, load=_load, env=env, options=cache.verdict_options(args))
@@ -186,7 +195,19 @@ def run(args: argparse.Namespace) -> int:
     for r in results:
         replay_facts(r, _load(r["kind"], r["ref"]), env)
     bad = gate(results, env.depth, args.accept_partial)
-    left = _undecided(cells, results, props) if interrupted else None
+    _report(args, env, results, props, elapsed,
+            _undecided(cells, results, props) if interrupted else None)
+    if interrupted:
+        return 130
+    return 1 if bad else 0
+
+
+def _report(args: argparse.Namespace, env: Envelope, results: list[dict[str, Any]],
+            props: list[str], elapsed: float, left: list[tuple[str, str]] | None) -> None:
+    """The table or the JSON on stdout, the JUnit file and the pictures; ``left``: the cells
+    an interruption left undecided (None when the run finished)."""
+    from tbcheck.verdicts import render_json, render_table, write_junit
+
     if args.json:
         print(render_json(env, results, elapsed) if left is None
               else _interrupted_json(render_json(env, results, elapsed), left))
@@ -201,9 +222,6 @@ def run(args: argparse.Namespace) -> int:
             _interrupted_junit(args.junit, left)
     if args.plot:
         _plots(args.plot, results)
-    if interrupted:
-        return 130
-    return 1 if bad else 0
 
 
 def _decide(work: Any, cells: list[tuple[str, str, list[str]]], args: argparse.Namespace,
