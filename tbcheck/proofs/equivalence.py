@@ -1,0 +1,283 @@
+"""Are two rule sets guest-visibly equal? The same reads for every event sequence to a depth.
+
+Both rule sets are unrolled (``proofs.unroll``) over the same symbols: the unknowns are named by
+the envelope alone, so the two unrollings share every event choice, duration and world
+parameter. Each read the guest makes at step ``k`` (its place ``r`` among the step's reads,
+every vCPU) becomes one term a rule set, over those symbols; the two differ at step ``k`` when
+some sequence gives the step a different number of reads or a read a different value. Steps
+are asked in order, so the first difference found is at the least depth that has one: the
+shortest distinguishing sequence, decoded and replayed on the concrete engine, where both rule
+sets must show it (else the engines disagree: a tbcheck bug, reported as such).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import z3
+
+from tbcheck.model.api import PAUSED, RuleSet
+from tbcheck.model.concrete import Trace, run
+from tbcheck.model.domain import Num, value
+from tbcheck.model.events import Event
+from tbcheck.model.world import Params, Path
+from tbcheck.proofs.bmc import PROBE_HZ, decode
+from tbcheck.proofs.budget import MEGA, Budget, ask, spent_so_far
+from tbcheck.proofs.cases import by_cases
+from tbcheck.proofs.envelope import Envelope
+from tbcheck.proofs.unroll import Unrolling, as_z3, tolerances, unroll
+
+EQUAL, DIFFERENT, UNKNOWN, TOOL_ERROR = "equal", "different", "unknown", "tool-error"
+UNITS = 50 * MEGA  # the whole comparison's budget, by default
+PROBE = 2 * MEGA  # a step's first question, with one frequency on every host (linear)
+
+
+@dataclass
+class Reads:
+    """One rule set's reads, step by step, as terms over the shared symbols: ``count[k]`` how
+    many instants the guest reads at step ``k`` (-1 where the sequence is not possible),
+    ``tb[k][r][i]`` vCPU ``i``'s TB at the ``r``-th of them, and ``paused[k]`` whether the
+    VM is paused when step ``k`` ends."""
+
+    count: list[z3.ArithRef] = field(default_factory=list)
+    tb: list[list[list[z3.ArithRef]]] = field(default_factory=list)
+    paused: list[z3.BoolRef] = field(default_factory=list)
+
+
+@dataclass
+class _Seen:
+    """What the comparison keeps of a path at the end of a step: its condition, the step's
+    reads (vCPU by vCPU, instant by instant) and whether the VM is paused."""
+
+    cond: z3.BoolRef
+    reads: list[list[Num]]
+    paused: bool
+
+
+def _seen(p: Path) -> _Seen:
+    by_instant: list[list[Num]] = []
+    for o in p.observations:
+        if o.cpu == 0:
+            by_instant.append([])
+        by_instant[-1].append(o.tb)
+    return _Seen(as_z3(p.cond), by_instant, p.ws.vm.state == PAUSED)
+
+
+def _terms(seen: list[_Seen]) -> tuple[z3.ArithRef, list[list[z3.ArithRef]], z3.BoolRef]:
+    """A step's reads over its paths (disjoint conditions) as ``ite`` terms."""
+    count: z3.ArithRef = z3.IntVal(-1)
+    for s in reversed(seen):
+        count = z3.If(s.cond, z3.IntVal(len(s.reads)), count)
+    width = max((len(s.reads) for s in seen), default=0)
+    ncpus = max((len(s.reads[0]) for s in seen if s.reads), default=0)
+    tbs = []
+    for r in range(width):
+        per_cpu = []
+        for i in range(ncpus):
+            t: z3.ArithRef = z3.IntVal(0)
+            for s in reversed(seen):
+                if len(s.reads) > r:
+                    t = z3.If(s.cond, _int(s.reads[r][i]), t)
+            per_cpu.append(t)
+        tbs.append(per_cpu)
+    paused = z3.Or([s.cond for s in seen if s.paused] or [z3.BoolVal(False)])
+    return count, tbs, paused
+
+
+def _int(x: Num) -> z3.ArithRef:
+    return x.v if x.symbolic else z3.IntVal(int(x.v))
+
+
+def unroll_reads(rules: type[RuleSet], env: Envelope) -> tuple[Unrolling, Reads]:
+    """The rule set unrolled over the envelope's symbols, with its reads."""
+    steps: dict[int, list[_Seen]] = {}
+    u = unroll(rules, env, lambda p: steps.setdefault(p.step, []).append(_seen(p)))
+    reads = Reads()
+    for k in range(env.depth + 1):
+        count, tbs, paused = _terms(steps.get(k, []))
+        reads.count.append(count)
+        reads.tb.append(tbs)
+        reads.paused.append(paused)
+    return u, reads
+
+
+def differ_at(a: Reads, b: Reads, k: int) -> z3.BoolRef:
+    """Some sequence gives step ``k`` a different number of reads, or a different read."""
+    ca, cb = a.count[k], b.count[k]
+    terms: list[z3.BoolRef] = [ca != cb]
+    for r in range(min(len(a.tb[k]), len(b.tb[k]))):
+        vals = [x != y for x, y in zip(a.tb[k][r], b.tb[k][r], strict=True)
+                if not x.eq(y)]
+        if vals:
+            terms.append(z3.And(ca > r, z3.Or(vals)))
+    for r in range(len(b.tb[k]), len(a.tb[k])):  # reads only A can make: the count differs
+        terms.append(z3.And(ca > r, cb <= r))
+    return z3.simplify(z3.Or(terms))
+
+
+#: a class of sequences left out of the comparison, given the choices and the world's steps
+Exclusion = Callable[[Unrolling, Reads], list[z3.BoolRef]]
+
+
+def paused_double_hop(u: Unrolling, reads: Reads) -> list[z3.BoolRef]:
+    """Per step ``k``: within the first ``k`` steps, a guest that arrived paused by migration
+    is saved again before it runs (migrated again, a migration cancelled, or a snapshot
+    taken): QEMU's sPAPR bug of v1 to v4. ``reads.paused`` says where the VM is paused."""
+    def kind(k: int, names: tuple[str, ...]) -> z3.BoolRef:
+        sv = u.sym.steps[k - 1]
+        return z3.Or([c for c, alt in zip(sv.choice, u.alts, strict=True)
+                      if alt[0] in names] or [False])
+
+    armed: z3.BoolRef = z3.BoolVal(False)
+    seen: z3.BoolRef = z3.BoolVal(False)
+    out = [seen]
+    for k in range(1, u.env.depth + 1):
+        seen = z3.Or(seen, z3.And(armed, kind(k, ("migrate", "migrate-fail", "savevm"))))
+        armed = z3.Or(z3.And(reads.paused[k - 1], kind(k, ("migrate",))),
+                      z3.And(armed, z3.Not(kind(k, ("cont",)))))
+        out.append(seen)
+    return out
+
+
+EXCLUSIONS: dict[str, tuple[Exclusion, str]] = {
+    "paused-double-hop": (paused_double_hop,
+                          "a guest that arrived paused by migration is saved again before it "
+                          "runs (migrated again, a migration cancelled, or a snapshot taken)"),
+}
+
+
+@dataclass
+class Difference:
+    """The shortest distinguishing sequence, replayed on both rule sets."""
+
+    params: Params
+    events: list[Event]
+    step: int
+    a: Trace
+    b: Trace
+    first: int | None  # index into both traces' observations of the first read that differs
+
+
+@dataclass
+class Comparison:
+    a: str
+    b: str
+    verdict: str
+    depth: int  # equal to this depth (the one asked when proved; less when unknown deeper)
+    asked: int
+    seconds: float = 0.0
+    resources: int = 0
+    queries: int = 0
+    reason: str = ""
+    excluded: str | None = None
+    difference: Difference | None = None
+    shortest: bool = True  # whether every shorter depth was proved equal
+
+
+def compare(a_rules: type[RuleSet], b_rules: type[RuleSet], env: Envelope,
+            units: int = UNITS, exclude: str | None = None) -> Comparison:
+    """Equal to ``env.depth``, or the shortest difference, or unknown within ``units``."""
+    t0, r0 = time.perf_counter(), spent_so_far()
+    ua, ra = unroll_reads(a_rules, env)
+    ub, rb = unroll_reads(b_rules, env)
+    c = Comparison(a_rules.name, b_rules.name, UNKNOWN, -1, env.depth, excluded=exclude)
+    base = list(ua.sym.constraints)
+    if exclude is not None:
+        kept = EXCLUSIONS[exclude][0](ua, ra)
+    budget = Budget(units)
+    exact = z3.Solver()
+    exact.add(base)
+    probe = z3.Solver()
+    probe.add(base)
+    f_probe = min(max(env.fmin_hz, PROBE_HZ), env.fmax_hz)
+    probe.add([h.freq.v == f_probe for h in ua.sym.params.hosts if h.freq.symbolic])
+    readable = _readable(ua)
+    undecided: int | None = None
+    for k in range(env.depth + 1):
+        term = differ_at(ra, rb, k)
+        if exclude is not None:
+            term = z3.And(term, z3.Not(kept[k]))
+        if z3.is_false(term):
+            if undecided is None:
+                c.depth = k
+            continue
+        model = None
+        for sol, extra, share in ((probe, readable, PROBE), (probe, [], PROBE),
+                                  (exact, [], None)):
+            if undecided is not None and sol is exact:
+                break  # after an undecided step only a quick search for a difference
+            c.queries += 1
+            r, model = _scoped(sol, [term, *extra], budget.share(share or budget.left))
+            if r == z3.unsat and extra:
+                continue  # no readable difference: there may be another
+            if r == z3.unknown and sol is exact:
+                r, model = by_cases(base, term, [sv.choice for sv in ua.sym.steps[:k]], budget)
+            if model is not None or r == z3.unsat:
+                break
+        if model is not None:
+            c.verdict, c.shortest = DIFFERENT, undecided is None
+            return _done(_replayed(c, ua, model, k, a_rules, b_rules, env), t0, r0)
+        if r == z3.unsat and sol is exact and undecided is None:
+            c.depth = k
+        elif undecided is None:
+            undecided = k
+    if undecided is None:
+        c.verdict = EQUAL
+    else:
+        c.reason = (f"the solver did not decide depth {undecided} within {units:,} resource "
+                    f"units; equal to depth {c.depth}; no difference found to depth "
+                    f"{env.depth}")
+    return _done(c, t0, r0)
+
+
+def _readable(u: Unrolling) -> list[z3.BoolRef]:
+    """Tried first, for a difference a person reads at a glance: every duration a whole
+    number of milliseconds (a model of it is a model of the whole question)."""
+    out = []
+    for sv in u.sym.steps:
+        out += [x.v % 10**6 == 0 for x in (sv.d, sv.p1, sv.p2, sv.p3) if x.symbolic]
+    return out
+
+
+def _scoped(s: z3.Solver, terms: list[z3.BoolRef], units: int
+            ) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    s.push()
+    s.add(terms)
+    try:
+        return ask(s, units)
+    finally:
+        s.pop()
+
+
+def _done(c: Comparison, t0: float, r0: int) -> Comparison:
+    c.seconds = time.perf_counter() - t0
+    c.resources = spent_so_far() - r0
+    return c
+
+
+def _replayed(c: Comparison, u: Unrolling, model: z3.ModelRef, k: int,
+              a_rules: type[RuleSet], b_rules: type[RuleSet], env: Envelope) -> Comparison:
+    """The model's first ``k`` steps, run on both rule sets by the concrete engine."""
+    params, events = decode(u, model, k)
+    ta = run(a_rules, params, events, tolerances(a_rules, env, params))
+    tb = run(b_rules, params, events, tolerances(b_rules, env, params))
+    first = first_difference(ta, tb)
+    c.difference = Difference(params, events, k, ta, tb, first)
+    if first is None:
+        c.verdict = TOOL_ERROR
+        c.reason = ("the solver's distinguishing sequence gives the same reads on the concrete "
+                    "engine: the two engines disagree (a tbcheck bug)")
+    return c
+
+
+def first_difference(a: Trace, b: Trace) -> int | None:
+    """The index of the first read (an observation of one vCPU) that differs, or where one
+    trace has a read the other has not; None when the two read alike."""
+    for i, (x, y) in enumerate(zip(a.observations, b.observations, strict=False)):
+        if (x.step, x.cpu) != (y.step, y.cpu) or value(x.tb) != value(y.tb):
+            return i
+    if len(a.observations) != len(b.observations):
+        return min(len(a.observations), len(b.observations))
+    return None
