@@ -16,6 +16,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "qemu-ppc-v2": "tbcheck.model.rulesets.qemu_ppc_v2",
     "qemu-ppc-v3": "tbcheck.model.rulesets.qemu_ppc_v3",
     "qemu-ppc-v4": "tbcheck.model.rulesets.qemu_ppc_v4",
+    "qemu-ppc-fix": "tbcheck.model.rulesets.qemu_ppc_fix",
     "qemu-tcg": "tbcheck.model.rulesets.qemu_tcg",
 }
 

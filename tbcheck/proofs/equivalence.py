@@ -1,10 +1,16 @@
 """Are two rule sets guest-visibly equal? The same reads for every event sequence to a depth.
 
-Both rule sets are unrolled (``proofs.unroll``) over the same symbols: the unknowns are named by
-the envelope alone, so the two unrollings share every event choice, duration and world
-parameter. Each read the guest makes at step ``k`` (its place ``r`` among the step's reads,
-every vCPU) becomes one term a rule set, over those symbols; the two differ at step ``k`` when
-some sequence gives the step a different number of reads or a read a different value. Steps
+Both rule sets run in one unrolling (``proofs.unroll``), side by side in the same world: a
+product rule set gives each its own vCPUs (A the first ``n``, B the next ``n``) and its own view
+of every hook, so the two share every event choice, duration and world parameter, and a state
+is merged only where both agree on their control. Where the two compute the same values, their
+merged numbers are the very same z3 terms, and the reads' equality needs no solver. (A rule
+set that refuses a migration forks the world, which one world cannot do for one rule set and
+not the other: such a pair is unrolled twice over the same symbols, which z3 names by the
+envelope alone, and compared read by read.) Each read the guest makes at step ``k`` (its place
+``r`` among the step's reads, every vCPU) becomes one term a rule set, over those symbols; the
+two differ at step ``k`` when some sequence gives the step a different number of reads or a
+read a different value. Steps
 are asked in order, so the first difference found is at the least depth that has one: the
 shortest distinguishing sequence, decoded and replayed on the concrete engine, where both rule
 sets must show it (else the engines disagree: a tbcheck bug, reported as such).
@@ -14,16 +20,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import z3
 
-from tbcheck.model.api import PAUSED, RuleSet
+from tbcheck.model.api import PAUSED, VM, Record, Refusal, RuleSet
 from tbcheck.model.concrete import Trace, run
 from tbcheck.model.domain import Num, value
 from tbcheck.model.events import Event
 from tbcheck.model.world import Params, Path
-from tbcheck.proofs.bmc import PROBE_HZ, decode
+from tbcheck.proofs.bmc import ASSUME, PROBE_HZ, decode
 from tbcheck.proofs.budget import MEGA, Budget, ask, spent_so_far
 from tbcheck.proofs.cases import by_cases
 from tbcheck.proofs.envelope import Envelope
@@ -88,6 +95,91 @@ def _terms(seen: list[_Seen]) -> tuple[z3.ArithRef, list[list[z3.ArithRef]], z3.
 
 def _int(x: Num) -> z3.ArithRef:
     return x.v if x.symbolic else z3.IntVal(int(x.v))
+
+
+class NotPairable(Exception):
+    """The two rule sets cannot share one world: a migration one refuses, the other may not."""
+
+
+def paired(a: type[RuleSet], b: type[RuleSet], n: int) -> type[RuleSet]:
+    """A rule set running ``a`` on the VM's first ``n`` vCPUs and ``b`` on the next ``n``,
+    each hook given to both, each with a view of the VM that holds its own vCPUs only."""
+
+    def views(vm: VM) -> tuple[VM, VM]:
+        return VM(vm.host, vm.cpus[:n], vm.state), VM(vm.host, vm.cpus[n:], vm.state)
+
+    class Pair(RuleSet):
+        name = f"{a.name} | {b.name}"
+
+        def __init__(self) -> None:
+            self.a, self.b = a(), b()
+
+        def setup(self, vm: VM) -> None:
+            va, vb = views(vm)
+            self.a.setup(va)
+            self.b.setup(vb)
+
+        def boot(self, vm: VM, tb0: Any) -> None:
+            va, vb = views(vm)
+            self.a.boot(va, tb0)
+            self.b.boot(vb, tb0)
+
+        def stop(self, vm: VM, state: str) -> None:
+            va, vb = views(vm)
+            self.a.stop(va, state)
+            self.b.stop(vb, state)
+
+        def cont(self, vm: VM) -> None:
+            va, vb = views(vm)
+            self.a.cont(va)
+            self.b.cont(vb)
+
+        def pre_save(self, vm: VM) -> Record:
+            va, vb = views(vm)
+            return Record(a=self.a.pre_save(va), b=self.b.pre_save(vb))
+
+        def post_load(self, vm: VM, record: Record) -> Refusal | None:
+            va, vb = views(vm)
+            got = [x for x in (self.a.post_load(va, record.a), self.b.post_load(vb, record.b))
+                   if x is not None and (x.when.symbolic or x.when)]
+            if not got:
+                return None
+            if len(got) == 2 and _same(got[0].when, got[1].when):
+                return got[0]
+            raise NotPairable(f"{a.name} and {b.name} refuse migrations differently")
+
+        def read_tb(self, vm: VM, cpu: Any) -> Any:
+            va, vb = views(vm)
+            if any(c is cpu for c in va.cpus):
+                return self.a.read_tb(va, cpu)
+            return self.b.read_tb(vb, cpu)
+
+    return Pair
+
+
+def _same(x: Any, y: Any) -> bool:
+    if x.symbolic and y.symbolic:
+        return bool(x.v.eq(y.v))
+    return not x.symbolic and not y.symbolic and bool(x.v) == bool(y.v)
+
+
+def _split(r: Reads, n: int) -> tuple[Reads, Reads]:
+    """The product's reads as A's (the first ``n`` vCPUs) and B's (the next ``n``)."""
+    return (Reads(r.count, [[row[:n] for row in step] for step in r.tb], r.paused),
+            Reads(r.count, [[row[n:] for row in step] for step in r.tb], r.paused))
+
+
+def unroll_both(a: type[RuleSet], b: type[RuleSet], env: Envelope
+                ) -> tuple[Unrolling, Reads, Reads]:
+    """Both rule sets' reads over the same symbols: one product unrolling if they can share
+    the world, else one unrolling each."""
+    try:
+        u, r = unroll_reads(paired(a, b, env.ncpus), replace(env, ncpus=2 * env.ncpus))
+        return u, *_split(r, env.ncpus)
+    except NotPairable:
+        ua, ra = unroll_reads(a, env)
+        _, rb = unroll_reads(b, env)
+        return ua, ra, rb
 
 
 def unroll_reads(rules: type[RuleSet], env: Envelope) -> tuple[Unrolling, Reads]:
@@ -180,8 +272,7 @@ def compare(a_rules: type[RuleSet], b_rules: type[RuleSet], env: Envelope,
             units: int = UNITS, exclude: str | None = None) -> Comparison:
     """Equal to ``env.depth``, or the shortest difference, or unknown within ``units``."""
     t0, r0 = time.perf_counter(), spent_so_far()
-    ua, ra = unroll_reads(a_rules, env)
-    ub, rb = unroll_reads(b_rules, env)
+    ua, ra, rb = unroll_both(a_rules, b_rules, env)
     c = Comparison(a_rules.name, b_rules.name, UNKNOWN, -1, env.depth, excluded=exclude)
     base = list(ua.sym.constraints)
     if exclude is not None:
@@ -194,32 +285,39 @@ def compare(a_rules: type[RuleSet], b_rules: type[RuleSet], env: Envelope,
     f_probe = min(max(env.fmin_hz, PROBE_HZ), env.fmax_hz)
     probe.add([h.freq.v == f_probe for h in ua.sym.params.hosts if h.freq.symbolic])
     readable = _readable(ua)
+    # the comparison's witness: some sequence of the depth is left to compare
+    r, _ = _scoped(exact, [z3.Not(kept[-1])] if exclude is not None else [], ASSUME)
+    if r != z3.sat:
+        c.reason = ("the envelope's assumptions (and the exclusion) leave no sequence to "
+                    "compare" if r == z3.unsat else "the solver could not decide whether the "
+                    "envelope's assumptions can hold")
+        return _done(c, t0, r0)
     undecided: int | None = None
     for k in range(env.depth + 1):
         term = differ_at(ra, rb, k)
         if exclude is not None:
-            term = z3.And(term, z3.Not(kept[k]))
-        if z3.is_false(term):
+            term = z3.simplify(z3.And(term, z3.Not(kept[k])))
+        if z3.is_false(term):  # the same terms: equal by construction
             if undecided is None:
                 c.depth = k
             continue
-        model = None
-        for sol, extra, share in ((probe, readable, PROBE), (probe, [], PROBE),
-                                  (exact, [], None)):
-            if undecided is not None and sol is exact:
-                break  # after an undecided step only a quick search for a difference
+        # a search first, with one frequency on every host (and readable durations): a
+        # model of it is a real difference; its unsat proves nothing
+        model, r = None, z3.unknown
+        for extra in (readable, []):
             c.queries += 1
-            r, model = _scoped(sol, [term, *extra], budget.share(share or budget.left))
-            if r == z3.unsat and extra:
-                continue  # no readable difference: there may be another
-            if r == z3.unknown and sol is exact:
-                r, model = by_cases(base, term, [sv.choice for sv in ua.sym.steps[:k]], budget)
-            if model is not None or r == z3.unsat:
+            _, model = _scoped(probe, [term, *extra], budget.share(PROBE))
+            if model is not None:
                 break
+        if model is None and undecided is None:  # the proof (not after an undecided step)
+            c.queries += 1
+            r, model = _scoped(exact, [term], budget.left)
+            if r == z3.unknown:
+                r, model = by_cases(base, term, [sv.choice for sv in ua.sym.steps[:k]], budget)
         if model is not None:
             c.verdict, c.shortest = DIFFERENT, undecided is None
             return _done(_replayed(c, ua, model, k, a_rules, b_rules, env), t0, r0)
-        if r == z3.unsat and sol is exact and undecided is None:
+        if r == z3.unsat and undecided is None:
             c.depth = k
         elif undecided is None:
             undecided = k
@@ -261,6 +359,7 @@ def _replayed(c: Comparison, u: Unrolling, model: z3.ModelRef, k: int,
               a_rules: type[RuleSet], b_rules: type[RuleSet], env: Envelope) -> Comparison:
     """The model's first ``k`` steps, run on both rule sets by the concrete engine."""
     params, events = decode(u, model, k)
+    params = replace(params, ncpus=env.ncpus)  # a product unrolling has both sets of vCPUs
     ta = run(a_rules, params, events, tolerances(a_rules, env, params))
     tb = run(b_rules, params, events, tolerances(b_rules, env, params))
     first = first_difference(ta, tb)
