@@ -98,3 +98,12 @@ def test_the_exclusion_leaves_other_differences_in() -> None:
     for a, b in (("qemu-ppc-v2", "qemu-ppc-v3"), ("qemu-ppc-v1", "qemu-ppc-v2")):
         c = E.compare(builtin(a), builtin(b), Envelope(depth=3), exclude="paused-double-hop")
         assert c.verdict == E.DIFFERENT, (a, b)
+
+
+def test_riscv_kvm_is_arm_virtual_time_adjustment_as_the_guest_sees_it() -> None:
+    # two sources, one scheme: saved at stop, restored at cont, the saved value migrated
+    c = E.compare(builtin("qemu-riscv-kvm"), builtin("qemu-arm-adjvtime"), Envelope(depth=3))
+    assert c.verdict == E.EQUAL and c.depth == 3
+    other = E.compare(builtin("qemu-arm-adjvtime"), builtin("qemu-arm-no-adjvtime"),
+                      Envelope(depth=2))
+    assert other.verdict == E.DIFFERENT  # without adjustment the counter runs while paused
