@@ -36,20 +36,21 @@ class Rules(RuleSet):
         pass
 
     def pre_save(self, vm):
-        return Record(guest_src=to_u64(vm.host.monotonic_ns()), tsc_src=vm.host.tb(),
-                      host_src=vm.host.realtime_ns(), freq_khz=vm.host.tb_freq / 1000,
-                      ofs_src=[c.tb_offset for c in vm.cpus])
+        # guest_src, the kvmclock, is read with them; only guest_dest - guest_src matters
+        return Record(tsc_src=vm.host.tb(), host_src=vm.host.realtime_ns(),
+                      freq_khz=vm.host.tb_freq / 1000, ofs_src=[c.tb_offset for c in vm.cpus])
 
     def ticks(self, elapsed_ns, freq_khz):
         """The TSC ticks the procedure adds for ``elapsed_ns`` (a u64, as the text has it)."""
         return to_u64(elapsed_ns * freq_khz)  # ns * kHz
 
     def post_load(self, vm, r):
-        advance = max_(S64(0), vm.host.realtime_ns() - r.host_src)  # KVM_CLOCK_REALTIME
-        guest_dest = wrapping_add(r.guest_src, to_u64(advance))
+        # KVM_SET_CLOCK(KVM_CLOCK_REALTIME) advances the kvmclock by this much; KVM_GET_CLOCK
+        # at the same instant reads guest_dest and tsc_dest: guest_dest - guest_src is it
+        elapsed = to_u64(max_(S64(0), vm.host.realtime_ns() - r.host_src))
         tsc_dest = vm.host.tb()
-        elapsed = wrapping_sub(guest_dest, r.guest_src)  # -(guest_src - guest_dest)
-        for c, ofs in zip(vm.cpus, r.ofs_src, strict=True):
-            c.tb_offset = wrapping_add(wrapping_add(ofs, self.ticks(elapsed, r.freq_khz)),
-                                       wrapping_sub(r.tsc_src, tsc_dest))
+        for c, ofs in zip(vm.cpus, r.ofs_src, strict=True):  # the same sum modulo 2**64,
+            guest_tsc_src = wrapping_add(r.tsc_src, ofs)  # grouped as the guest's TSC
+            c.tb_offset = wrapping_sub(wrapping_add(guest_tsc_src,
+                                                    self.ticks(elapsed, r.freq_khz)), tsc_dest)
         return None

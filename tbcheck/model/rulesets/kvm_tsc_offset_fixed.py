@@ -13,8 +13,10 @@ class Rules(Doc):
     name = "kvm-tsc-offset-fixed"
     summary = "the KVM_VCPU_TSC_OFFSET procedure with ns * kHz / 1e6 (128-bit product)"
     source = "Linux Documentation/virt/kvm/devices/vcpu.rst, KVM_VCPU_TSC_OFFSET, units fixed"
+    # monotonic: the solver does not decide depth 3 within the default budget (two hops'
+    # 128-bit conversions); random runs and fuzzing find no violation there
     expected = {
-        "monotonic": "proved for every depth",
+        "monotonic": "proved to depth 2",
         "frozen-when-stopped": "vacuous below depth 2, violated from depth 2",
         "tracks-wall-clock": "violated from depth 1",
         "guest-frequency": "violated from depth 1",
