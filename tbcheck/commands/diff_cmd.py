@@ -171,7 +171,8 @@ def render(c: Any, doc: dict[str, Any], env: Any) -> str:
         lines.append(f"{c.a} vs {c.b}: unknown: {c.reason} {cost}")
         return "\n".join(lines)
     d, diff = c.difference, doc["difference"]
-    short = ("the shortest: equal to depth " + str(c.depth) if c.shortest else
+    short = ("they read differently at boot" if d.step == 0 else
+             "the shortest: equal to depth " + str(c.depth) if c.shortest else
              "not known to be the shortest: a shorter depth was undecided")
     word = "differ" if c.verdict == "different" else "TOOL ERROR"
     lines.append(f"{c.a} and {c.b} {word} at depth {d.step} ({short}) {cost}")

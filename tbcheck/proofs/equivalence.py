@@ -10,10 +10,10 @@ not the other: such a pair is unrolled twice over the same symbols, which z3 nam
 envelope alone, and compared read by read.) Each read the guest makes at step ``k`` (its place
 ``r`` among the step's reads, every vCPU) becomes one term a rule set, over those symbols; the
 two differ at step ``k`` when some sequence gives the step a different number of reads or a
-read a different value. Steps
-are asked in order, so the first difference found is at the least depth that has one: the
-shortest distinguishing sequence, decoded and replayed on the concrete engine, where both rule
-sets must show it (else the engines disagree: a tbcheck bug, reported as such).
+read a different value. Steps are asked in order, so the first difference found is at the
+least depth that has one: the shortest distinguishing sequence, decoded and replayed on the
+concrete engine, where both rule sets must show it (else the engines disagree: a tbcheck bug,
+reported as such).
 """
 
 from __future__ import annotations
@@ -311,8 +311,8 @@ def compare(a_rules: type[RuleSet], b_rules: type[RuleSet], env: Envelope,
                 break
         if model is None and undecided is None:  # the proof (not after an undecided step)
             c.queries += 1
-            r, model = _scoped(exact, [term], budget.left)
-            if r == z3.unknown:
+            r, model = _scoped(exact, [term], budget.share(max(PROBE, budget.left // 3)))
+            if r == z3.unknown:  # the rest by cases on the events of the first steps
                 r, model = by_cases(base, term, [sv.choice for sv in ua.sym.steps[:k]], budget)
         if model is not None:
             c.verdict, c.shortest = DIFFERENT, undecided is None
