@@ -1,5 +1,5 @@
-"""qemu-ppc-fix: the smallest change to QEMU's sPAPR timebase (hw/ppc/ppc.c, as of v4,
-9db680f8fd48, and unchanged upstream since) that keeps a paused guest's TB across two hops.
+"""qemu-ppc-fix: the smallest change to QEMU's sPAPR timebase (hw/ppc/ppc.c as of v4,
+9db680f8fd48, and as read at ef95a244949a) that keeps a paused guest's TB across two hops.
 
 The bug (v1 to v4): ``runstate_paused`` is set only by the VM state handler, which a
 destination never calls while the guest it received stays paused; the flag is not in the
