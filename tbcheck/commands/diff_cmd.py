@@ -20,7 +20,7 @@ EXIT = {"equal": 0, "different": 1, "unknown": 3, "tool-error": 3}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from tbcheck.commands.prove_cmd import units
+    from tbcheck.commands.prove_cmd import add_envelope_arguments, units
     from tbcheck.proofs.equivalence import EXCLUSIONS, UNITS
 
     p.add_argument("a", metavar="A", help="a built-in rule set's name, or a rule file")
@@ -34,20 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         + "; ".join(f"{k}: {v[1]}" for k, v in EXCLUSIONS.items()))
     p.add_argument("--json", nargs="?", const="-", metavar="FILE",
                    help="print JSON instead of text (or, with FILE, also write it there)")
-    p.add_argument("--same-frequency", action="store_true",
-                   help="assume every host's TB runs at the same frequency")
-    p.add_argument("--eps", type=int, default=10**6, metavar="NS",
-                   help="bound on the hosts' realtime clock disagreement (default 1 ms)")
-    p.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
-    p.add_argument("--vcpus", type=int, default=2, help="vCPUs (default 2)")
-    p.add_argument("--fmin", type=int, default=10**6, metavar="HZ",
-                   help="lowest host TB frequency (default 1 MHz)")
-    p.add_argument("--fmax", type=int, default=10**10, metavar="HZ",
-                   help="highest host TB frequency (default 10 GHz)")
-    p.add_argument("--max-run", type=int, default=86_400 * NS, metavar="NS",
-                   help="longest run(d) (default one day)")
-    p.add_argument("--max-phase", type=int, default=3_600 * NS, metavar="NS",
-                   help="longest migration or snapshot phase (default one hour)")
+    add_envelope_arguments(p)
 
 
 def load(ref: str) -> Any:
@@ -64,15 +51,10 @@ def load(ref: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tbcheck.proofs.envelope import Envelope
+    from tbcheck.commands.prove_cmd import envelope_of
     from tbcheck.proofs.equivalence import compare
 
-    env = Envelope(fmin_hz=args.fmin, fmax_hz=args.fmax, eps_ns=args.eps,
-                   max_run_ns=args.max_run, max_phase_ns=args.max_phase, ncpus=args.vcpus,
-                   nhosts=args.hosts, depth=args.depth, same_frequency=args.same_frequency)
-    env.validate()
-    if not 10**5 <= args.rlimit <= 1000 * 10**9:
-        raise UsageError(f"--rlimit {args.rlimit}: between 100k and 1000G resource units")
+    env = envelope_of(args)
     if args.json not in (None, "-"):
         folder = Path(args.json).resolve().parent
         if not folder.is_dir():
