@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("tbcheck.commands.list_cmd", "list the rule sets and properties"),
     "run": ("tbcheck.commands.run_cmd", "run an event sequence concretely and print the trace"),
     "prove": ("tbcheck.commands.prove_cmd", "prove or refute every property (z3, bounded)"),
+    "diff": ("tbcheck.commands.diff_cmd", "are two rule sets guest-visibly equal? (z3, bounded)"),
     "fuzz": ("tbcheck.commands.fuzz_cmd", "search for violations with Hypothesis state machines"),
     "record": ("tbcheck.commands.record_cmd", "record a real QEMU guest's timebase over QMP"),
     "validate": ("tbcheck.commands.validate_cmd", "check a recorded trace against the model"),

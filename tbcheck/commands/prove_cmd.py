@@ -42,6 +42,39 @@ def units(text: str) -> int:
     return n
 
 
+def add_envelope_arguments(p: argparse.ArgumentParser) -> None:
+    """The envelope's options, as `prove` and `diff` take them."""
+    p.add_argument("--same-frequency", action="store_true",
+                   help="assume every host's TB runs at the same frequency")
+    p.add_argument("--eps", type=int, default=10**6, metavar="NS",
+                   help="bound on the hosts' realtime clock disagreement (default 1 ms)")
+    p.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
+    p.add_argument("--vcpus", type=int, default=2, help="vCPUs (default 2)")
+    p.add_argument("--fmin", type=int, default=10**6, metavar="HZ",
+                   help="lowest host TB frequency (default 1 MHz)")
+    p.add_argument("--fmax", type=int, default=10**10, metavar="HZ",
+                   help="highest host TB frequency (default 10 GHz)")
+    p.add_argument("--max-run", type=int, default=86_400 * 10**9, metavar="NS",
+                   help="longest run(d) (default one day)")
+    p.add_argument("--max-phase", type=int, default=3_600 * 10**9, metavar="NS",
+                   help="longest migration or snapshot phase (default one hour)")
+
+
+def envelope_of(args: argparse.Namespace, **extra: Any) -> Envelope:
+    """The envelope the options of ``add_envelope_arguments``, ``--depth`` and ``--rlimit``
+    ask for (``extra``: further fields), checked: a bad one is a ``UsageError``."""
+    from tbcheck.proofs.envelope import Envelope
+
+    env = Envelope(fmin_hz=args.fmin, fmax_hz=args.fmax, eps_ns=args.eps,
+                   max_run_ns=args.max_run, max_phase_ns=args.max_phase, ncpus=args.vcpus,
+                   nhosts=args.hosts, depth=args.depth, same_frequency=args.same_frequency,
+                   **extra)
+    env.validate()
+    if not 10**5 <= args.rlimit <= 1000 * 10**9:
+        raise UsageError(f"--rlimit {args.rlimit}: between 100k and 1000G resource units")
+    return env
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", action="append", default=[], metavar="NAME",
                    help="a built-in rule set (repeatable; default: all built-in ones)")
@@ -59,20 +92,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="wall-clock safety net a cell, only against a solver that hangs: a cell "
                         "still running after S s is killed and reported `unknown (wall clock)` "
                         f"(default {WALL_S:g} s, never reached by the built-in matrix here)")
-    p.add_argument("--same-frequency", action="store_true",
-                   help="assume every host's TB runs at the same frequency")
-    p.add_argument("--eps", type=int, default=10**6, metavar="NS",
-                   help="bound on the hosts' realtime clock disagreement (default 1 ms)")
-    p.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
-    p.add_argument("--vcpus", type=int, default=2, help="vCPUs (default 2)")
-    p.add_argument("--fmin", type=int, default=10**6, metavar="HZ",
-                   help="lowest host TB frequency (default 1 MHz)")
-    p.add_argument("--fmax", type=int, default=10**10, metavar="HZ",
-                   help="highest host TB frequency (default 10 GHz)")
-    p.add_argument("--max-run", type=int, default=86_400 * 10**9, metavar="NS",
-                   help="longest run(d) (default one day)")
-    p.add_argument("--max-phase", type=int, default=3_600 * 10**9, metavar="NS",
-                   help="longest migration or snapshot phase (default one hour)")
+    add_envelope_arguments(p)
     p.add_argument("--slack", type=int, default=2, metavar="TICKS",
                    help="rounding allowed where a frequency conversion rounds (default 2)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
@@ -113,19 +133,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _checked(args: argparse.Namespace) -> Envelope:
     """The envelope asked, after every option is checked: bad input fails before any work."""
-    from tbcheck.proofs.envelope import Envelope
     from tbcheck.properties import property_names
 
     for prop in args.property:
         if prop not in property_names():
             raise UsageError(f"unknown property {prop!r}; `tbcheck list` shows them")
-    env = Envelope(fmin_hz=args.fmin, fmax_hz=args.fmax, eps_ns=args.eps,
-                   max_run_ns=args.max_run, max_phase_ns=args.max_phase, ncpus=args.vcpus,
-                   nhosts=args.hosts, depth=args.depth, same_frequency=args.same_frequency,
-                   slack_ticks=args.slack)
-    env.validate()
-    if not 10**5 <= args.rlimit <= 1000 * 10**9:
-        raise UsageError(f"--rlimit {args.rlimit}: between 100k and 1000G resource units")
+    env = envelope_of(args, slack_ticks=args.slack)
     if not 0 <= args.induction <= 1000 * 10**9:
         raise UsageError(f"--induction {args.induction}: between 0 (off) and 1000G")
     if args.timeout <= 0:

@@ -16,7 +16,15 @@ BUILTIN_MODULES: dict[str, str] = {
     "qemu-ppc-v2": "tbcheck.model.rulesets.qemu_ppc_v2",
     "qemu-ppc-v3": "tbcheck.model.rulesets.qemu_ppc_v3",
     "qemu-ppc-v4": "tbcheck.model.rulesets.qemu_ppc_v4",
+    "qemu-ppc-fix": "tbcheck.model.rulesets.qemu_ppc_fix",
     "qemu-tcg": "tbcheck.model.rulesets.qemu_tcg",
+    # the peers: other architectures' and Linux's schemes (docs/peers.md)
+    "qemu-x86-kvmclock": "tbcheck.model.rulesets.qemu_x86_kvmclock",
+    "qemu-arm-adjvtime": "tbcheck.model.rulesets.qemu_arm_adjvtime",
+    "qemu-arm-no-adjvtime": "tbcheck.model.rulesets.qemu_arm_no_adjvtime",
+    "qemu-riscv-kvm": "tbcheck.model.rulesets.qemu_riscv_kvm",
+    "kvm-tsc-offset-doc": "tbcheck.model.rulesets.kvm_tsc_offset_doc",
+    "kvm-tsc-offset-fixed": "tbcheck.model.rulesets.kvm_tsc_offset_fixed",
 }
 
 

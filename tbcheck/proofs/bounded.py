@@ -40,7 +40,7 @@ def search(cell: Cell) -> Verdict | None:
     is a real counterexample, so its replay must show the violation. A step the exact query
     proves is left out of the bounded proof."""
     cell.budget = Budget(cell.options.rlimit)  # the bounded passes', from here
-    probe = _probe(cell.u)
+    probe = probe_solver(cell.u)
     share = Budget(int(cell.options.rlimit * SEARCH_SHARE))
     for k in range(cell.u.env.depth + 1):
         for sol in (probe,) if k > SEARCH_EXACT_UPTO else (probe, cell.solver):
@@ -78,8 +78,9 @@ def bounded_proof(cell: Cell) -> Verdict | None:
     return None
 
 
-def _probe(u: Unrolling) -> z3.Solver:
-    """The search's linear solver: every host at one frequency (within the envelope)."""
+def probe_solver(u: Unrolling) -> z3.Solver:
+    """The search's linear solver (and ``proofs.equivalence``'s): every host at one frequency
+    (within the envelope)."""
     probe = z3.Solver()
     probe.add(u.sym.constraints)
     f_probe = min(max(u.env.fmin_hz, PROBE_HZ), u.env.fmax_hz)

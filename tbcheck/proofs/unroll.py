@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,14 +163,19 @@ def take(world: World, path: Path, sv: StepVars, alt: Alternative) -> list[Path]
     return out
 
 
-def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
+def unroll(rules: type[RuleSet], env: Envelope,
+           observe: Callable[[Path], None] | None = None) -> Unrolling:
+    """With ``observe``, the world records the guest's reads and ``observe`` gets every path
+    (the boot's, then each step's before the merge) with that step's reads."""
     t0 = time.perf_counter()
     sym = symbols(env)
     world = World(rules, sym.params, Monitor(tolerances(rules, env, sym.params)),
-                  record_observations=False)
+                  record_observations=observe is not None)
     alts = alternatives(env)
     u = Unrolling(rules, env, sym, alts)
     init = world.boot()
+    if observe is not None:
+        observe(init)
     _collect(u, init)
     frontier: list[tuple[Bool, WorldState]] = [(init.cond, init.ws)]
     t_end: Num = Int(0)
@@ -184,6 +190,8 @@ def unroll(rules: type[RuleSet], env: Envelope) -> Unrolling:
                 path = Path(clone(ws), pc & Bool(sv.choice[j]), step=k - 1)
                 for q in take(world, path, sv, alt):
                     q.ws.t = _same_instant(q.ws.t, t_end)
+                    if observe is not None:
+                        observe(q)
                     _collect(u, q)
                     groups[key(q.ws)].append((q.cond, q.ws))
         frontier = [merge(items) for items in groups.values()]
