@@ -20,9 +20,16 @@ Range = tuple[Int, Int | None]
 
 def as_int(x: Num | int) -> Int:
     """A value as a mathematical integer (u64 TB values compare as unsigned)."""
-    if type(x) is Int:  # most arguments already are: the concrete engine's commonest case
+    t = type(x)
+    if t is Int:  # most arguments already are: the concrete engine's commonest case
         return x
+    if t is int:
+        c = _SMALL.get(x)  # the literal tolerances (0 ticks of error, the slack) made once
+        return c if c is not None else Int(x)
     return Int(x) if isinstance(x, int) else x.convert(Int)  # type: ignore[return-value]
+
+
+_SMALL = {i: Int(i) for i in range(-4, 5)}
 
 
 def ticks(ns: Num | int, freq: Num | int) -> Int:
