@@ -634,9 +634,13 @@ class Num:
 
     # ----- comparisons
     def _cmp(self, o: Any, op: str) -> Bool:
-        p = _concrete_pair(self, o) if type(self.v) is int else None
-        if p is not None:
-            return _BOOLS[_COMPARE[op](p[1], p[2])]
+        a = self.v
+        if type(a) is int:  # concrete: one type (the commonest) or a pair coerced as C does
+            if type(o) is type(self) and type(o.v) is int:
+                return _BOOLS[_COMPARE[op](a, o.v)]
+            p = _concrete_pair(self, o)
+            if p is not None:
+                return _BOOLS[_COMPARE[op](p[1], p[2])]
         c = self._coerce(o)
         if c is NotImplemented:
             return NotImplemented
