@@ -23,9 +23,9 @@ C semantics kept exactly:
 
 from __future__ import annotations
 
-import contextlib
+import math
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -73,13 +73,20 @@ class _Obligations:
 OBLIGATIONS = _Obligations()
 
 
-@contextlib.contextmanager
-def collect_obligations() -> Iterator[list[Obligation]]:
-    found: list[Obligation] = []
-    OBLIGATIONS.stack.append(found)
-    try:
-        yield found
-    finally:
+class collect_obligations:  # noqa: N801 (used as a function: ``with collect_obligations()``)
+    """A scope whose checked operations report into the list it yields. A class rather than a
+    ``contextlib`` generator: the world enters one around every hook call and every read."""
+
+    __slots__ = ("found",)
+
+    def __init__(self) -> None:
+        self.found: list[Obligation] = []
+
+    def __enter__(self) -> list[Obligation]:
+        OBLIGATIONS.stack.append(self.found)
+        return self.found
+
+    def __exit__(self, *exc: object) -> None:
         OBLIGATIONS.stack.pop()
 
 
@@ -300,11 +307,11 @@ class Bool:
         return not isinstance(self.v, bool)
 
     def __and__(self, o: Bool | bool) -> Bool:
-        ov = _braw(o)
+        ov = o.v if type(o) is Bool else _braw(o)
         if self.v is False or ov is False:
-            return Bool(False)
+            return _FALSE_B
         if self.v is True:
-            return Bool(ov)
+            return o if type(o) is Bool else Bool(ov)
         if ov is True:
             return self
         return Bool(z3_and(self.v, ov))
@@ -312,11 +319,11 @@ class Bool:
     __rand__ = __and__
 
     def __or__(self, o: Bool | bool) -> Bool:
-        ov = _braw(o)
+        ov = o.v if type(o) is Bool else _braw(o)
         if self.v is True or ov is True:
-            return Bool(True)
+            return _TRUE_B
         if self.v is False:
-            return Bool(ov)
+            return o if type(o) is Bool else Bool(ov)
         if ov is False:
             return self
         return Bool(_zor(self.v, ov))
@@ -324,10 +331,18 @@ class Bool:
     __ror__ = __or__
 
     def __invert__(self) -> Bool:
-        return Bool(not self.v) if isinstance(self.v, bool) else Bool(z3_not(self.v))
+        if self.v is True:
+            return _FALSE_B
+        return _TRUE_B if self.v is False else Bool(z3_not(self.v))
 
     def __repr__(self) -> str:
         return f"Bool({self.v})"
+
+
+#: The two concrete truth values, shared: a ``Bool`` is immutable, and the concrete engine makes
+#: several for every event.
+_TRUE_B, _FALSE_B = Bool(True), Bool(False)
+_BOOLS = (_FALSE_B, _TRUE_B)
 
 
 def _braw(o: Bool | bool) -> RawBool:
@@ -335,20 +350,37 @@ def _braw(o: Bool | bool) -> RawBool:
 
 
 def all_(items: list[Bool]) -> Bool:
-    out = Bool(True)
+    out = _TRUE_B
     for b in items:
         out = out & b
     return out
 
 
 def any_(items: list[Bool]) -> Bool:
-    out = Bool(False)
+    out = _FALSE_B
     for b in items:
         out = out | b
     return out
 
 
 # --------------------------------------------------------------------------- integers
+
+
+def _same_type_fast(op: str, pyop: Callable[[int, int], int]) -> Callable[[Num, Any], Num]:
+    """``Num``'s operator ``op``, with the concrete engine's commonest case first: two plain
+    ints of one type whose result fits it (the same value ``_binop`` makes, with fewer calls)."""
+
+    def method(self: Num, o: Any) -> Num:
+        a, t = self.v, type(self)
+        if type(o) is t and type(a) is int:
+            b = o.v
+            if type(b) is int:
+                r = pyop(a, b)
+                if t._LO <= r <= t._HI:
+                    return _concrete(t, r)
+        return self._binop(o, op)
+
+    return method
 
 
 #: ``Num.reduced`` results by (type, term id, bounds); values are immutable, so one is shared
@@ -366,6 +398,8 @@ class Num:
     _MIN: ClassVar[int]  # the type's range and modulus (set below for each type; unused for Int)
     _MAX: ClassVar[int]
     _MOD: ClassVar[int]
+    _LO: ClassVar[float]  # the range as a plain comparison tests it (infinite for ``Int``)
+    _HI: ClassVar[float]
     SIGNED: ClassVar[bool] = True
     CTYPE: ClassVar[str] = "integer"
 
@@ -493,24 +527,42 @@ class Num:
         """C conversion to type ``t`` (modular for integer types, as C does for unsigned)."""
         if t is type(self):
             return self
+        v = self.v
+        if type(v) is int:  # the concrete engine's path: ``make`` without its symbolic cases
+            if not t._LO <= v <= t._HI:
+                v = (v - t._MIN) % t._MOD + t._MIN
+            return _concrete(t, v)
         x = self if t.BITS is not None and t.BITS == self.BITS else self.reduced()
         return t.make(x.v, x.lo, x.hi, None)
 
     # ----- arithmetic
     def _binop(self, o: Any, op: str, rev: bool = False) -> Num:
-        if type(self.v) is int and op in _FAST_OPS:  # both concrete: plain ints, no bounds
-            ot = type(o)
-            if ot is int:
-                t, a, b = type(self), self.v, type(self)(o).v
-            elif isinstance(o, Num) and type(o.v) is int:
-                t = _common(type(self), ot)  # type: ignore[arg-type]
-                a, b = self.convert(t).v, o.convert(t).v
+        p = _concrete_pair(self, o) if type(self.v) is int else None
+        if p is not None:  # both concrete: plain ints, no bounds, no terms
+            t, a, b = p
+            if rev:
+                a, b = b, a
+            if op == "+":
+                r = a + b
+            elif op == "-":
+                r = a - b
+            elif op == "*":
+                r = a * b
+            elif b == 0:  # division by zero: the general path reports it
+                r = None
             else:
-                t = None
-            if t is not None:
-                if rev:
-                    a, b = b, a
-                return t.make(_FAST_OPS[op](a, b), 0, 0, f"{t.CTYPE} {op}")
+                q = abs(a) // abs(b)  # C's division truncates toward zero
+                q = q if (a >= 0) == (b > 0) else -q
+                if op == "%":  # the remainder always fits; the quotient may not (MIN % -1)
+                    r = None if not t._LO <= q <= t._HI else a - q * b
+                    if r is not None:
+                        return _concrete(t, r)
+                else:
+                    r = q
+            if r is not None:
+                if t._LO <= r <= t._HI:
+                    return _concrete(t, r)
+                return t.make(r, 0, 0, f"{t.CTYPE} {op}")  # wraps, and reports the overflow
         c = self._coerce(o)
         if c is NotImplemented:
             return NotImplemented
@@ -531,20 +583,17 @@ class Num:
             return t.make(_sub(a.v, _mul(exact, b.v)), *_rem_bounds(a, b), None)
         raise AssertionError(op)
 
-    def __add__(self, o: Any) -> Num:
-        return self._binop(o, "+")
+    __add__ = _same_type_fast("+", operator.add)
 
     def __radd__(self, o: Any) -> Num:
         return self._binop(o, "+", True)
 
-    def __sub__(self, o: Any) -> Num:
-        return self._binop(o, "-")
+    __sub__ = _same_type_fast("-", operator.sub)
 
     def __rsub__(self, o: Any) -> Num:
         return self._binop(o, "-", True)
 
-    def __mul__(self, o: Any) -> Num:
-        return self._binop(o, "*")
+    __mul__ = _same_type_fast("*", operator.mul)
 
     def __rmul__(self, o: Any) -> Num:
         return self._binop(o, "*", True)
@@ -563,6 +612,8 @@ class Num:
         properties' arithmetic); C types refuse it so no rule gets floor division by accident."""
         if self.BITS is not None or not isinstance(o, int) or o <= 0:
             raise TypeError("use / : these are C integers and / truncates as C does")
+        if type(self.v) is int:
+            return _concrete(Int, self.v // o)
         return Int(self.v // o if not is_sym(self.v) else _zdiv(self.v, o), self.lo // o,
                    self.hi // o)
 
@@ -583,6 +634,13 @@ class Num:
 
     # ----- comparisons
     def _cmp(self, o: Any, op: str) -> Bool:
+        a = self.v
+        if type(a) is int:  # concrete: one type (the commonest) or a pair coerced as C does
+            if type(o) is type(self) and type(o.v) is int:
+                return _BOOLS[_COMPARE[op](a, o.v)]
+            p = _concrete_pair(self, o)
+            if p is not None:
+                return _BOOLS[_COMPARE[op](p[1], p[2])]
         c = self._coerce(o)
         if c is NotImplemented:
             return NotImplemented
@@ -678,20 +736,45 @@ def _common(a: type[Num], b: type[Num]) -> type[Num]:
 def _concrete(t: type[Num], v: int) -> Num:
     """A value of ``t`` from an int already within its range: the concrete engine's constructor
     (no checks, since every caller has wrapped ``v``)."""
-    x = object.__new__(t)
+    x = _new(t)
     x.v = x.lo = x.hi = v
     x.lazy = False
     return x
 
 
-_FAST_OPS: dict[str, Callable[[int, int], int]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul}
+_new = object.__new__
+
+
+def _concrete_pair(x: Num, o: Any) -> tuple[type[Num], int, int] | None:
+    """The concrete engine's coercion (``Num._coerce`` on plain ints): the common type and both
+    values converted to it, or None when ``o`` is symbolic or no number (the general path)."""
+    ot = type(o)
+    t = type(x)
+    if ot is int:  # a literal takes the other operand's type
+        return t, x.v, o if t._LO <= o <= t._HI else (o - t._MIN) % t._MOD + t._MIN
+    rank = _RANK.get(ot)
+    if rank is None or type(o.v) is not int:
+        return None
+    a, b = x.v, o.v
+    if rank > _RANK[t]:
+        t = ot
+        if not t._LO <= a <= t._HI:
+            a = (a - t._MIN) % t._MOD + t._MIN
+    elif t is not ot and not t._LO <= b <= t._HI:
+        b = (b - t._MIN) % t._MOD + t._MIN
+    return t, a, b
+
+
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "==": operator.eq, "!=": operator.ne}
 for _t in (Int, U64, S64, U32, U128, S128):  # each C type's range, computed once
     _t._MIN, _t._MAX = _t.tmin(), _t.tmax()  # type: ignore[assignment]
     _t._MOD = None if _t.BITS is None else 1 << _t.BITS  # type: ignore[assignment]
+    # the range as the concrete paths test it: ``Int``'s is unbounded (an int compares exactly
+    # with an infinite float)
+    _t._LO = -math.inf if _t.BITS is None else _t._MIN  # type: ignore[assignment]
+    _t._HI = math.inf if _t.BITS is None else _t._MAX  # type: ignore[assignment]
 
 
 # --------------------------------------------------------------------------- operations
@@ -742,12 +825,20 @@ def clamp(x: Num, lo: Any, hi: Any) -> Num:
 
 def wrapping_add(a: Num, b: Num | int) -> Num:
     """Modular addition, intended (``G = H + off``): records no overflow."""
+    p = _concrete_pair(a, b) if type(a.v) is int else None
+    if p is not None:
+        t, r = p[0], p[1] + p[2]
+        return _concrete(t, r if t._LO <= r <= t._HI else (r - t._MIN) % t._MOD + t._MIN)
     t, x, y = a._coerce(b)
     return t.make(_add(x.v, y.v), x.lo + y.lo, x.hi + y.hi, None)
 
 
 def wrapping_sub(a: Num, b: Num | int) -> Num:
     """Modular subtraction, intended (``off = G - H``): records no overflow."""
+    p = _concrete_pair(a, b) if type(a.v) is int else None
+    if p is not None:
+        t, r = p[0], p[1] - p[2]
+        return _concrete(t, r if t._LO <= r <= t._HI else (r - t._MIN) % t._MOD + t._MIN)
     t, x, y = a._coerce(b)
     return t.make(_sub(x.v, y.v), x.lo - y.hi, x.hi - y.lo, None)
 

@@ -223,10 +223,7 @@ class World:
 
     def step(self, path: Path, ev: Event) -> list[Path]:
         path.step += 1
-        handler = {Run: self._run, Read: self._read_event, Stop: self._stop, Cont: self._cont,
-                   Migrate: self._migrate, MigrateFail: self._migrate_fail,
-                   SaveVM: self._savevm, LoadVM: self._loadvm}[type(ev)]
-        return handler(path, ev) or [path]  # type: ignore[operator]
+        return _HANDLERS[type(ev)](self, path, ev) or [path]  # type: ignore[operator]
 
     def _run(self, path: Path, ev: Run) -> None:
         ws = path.ws
@@ -356,3 +353,10 @@ class World:
         after = self._resume(path, "loadvm")
         self.monitor.on_snapshot_resume(snap.ref, after, "resume after loadvm", self._emit(path))
         return paths
+
+
+#: what each event does (``World.step``), looked up once rather than built at every event
+_HANDLERS: dict[type[Event], Any] = {
+    Run: World._run, Read: World._read_event, Stop: World._stop, Cont: World._cont,
+    Migrate: World._migrate, MigrateFail: World._migrate_fail, SaveVM: World._savevm,
+    LoadVM: World._loadvm}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from tbcheck.model.domain import Bool, Int, Num, Obligation, all_, value
 from tbcheck.properties import predicates as P
@@ -22,6 +23,15 @@ class Tolerances:
     eps_ns: int  # bound on the hosts' realtime clock disagreement
     slack: int = 2  # ticks of rounding allowed where a frequency conversion rounds
     granularity: int = 0  # the rule set's declared offset granularity (KVM-HV: 2**24)
+
+    @cached_property
+    def tracking(self) -> Int:
+        """tracks-wall-clock's tolerance (``predicates.tracks_tolerance``): the same at every
+        read of a run, so it is made once, not at each."""
+        return P.tracks_tolerance(self.f_g, self.eps_ns, self.slack)
+
+
+ALWAYS = Bool(True)
 
 
 @dataclass
@@ -46,7 +56,7 @@ class Check:
     allowed: list[P.Range] = field(default_factory=list)
     vcpu: int | None = None
     overflowed: list[str] = field(default_factory=list)
-    situation: Bool = field(default_factory=lambda: Bool(True))
+    situation: Bool = ALWAYS  # a Bool is immutable: one default serves every check
 
     def culprit(self) -> int | None:
         """The vCPU that broke this (concrete) check: the one it is about, else the first whose
@@ -101,10 +111,10 @@ def _chain_read(ref: list[Num], t0: Num, t: Num, tbs: list[Num], tol: Tolerances
     """tracks-wall-clock at one read of a running chain. It is meaningful (its situation) once
     the chain holds a running migration: before that, nothing stopped the guest and the check
     restates guest-frequency; a witness must show a read after a hop."""
-    _judge("tracks-wall-clock", "a read in a running chain", t, tbs,
-           [_carried(a, t0, t, tol) for a in ref],
-           [P.tracks_range(a, t0, t, tol.f_g, tol.eps_ns, tol.slack, tol.granularity)
-            for a in ref], emit, hopped)
+    due = P.carried(ref, t0, t, tol.f_g)
+    track = tol.tracking
+    _judge("tracks-wall-clock", "a read in a running chain", t, tbs, due,
+           [P.tracks_around(d, track, tol.granularity) for d in due], emit, hopped)
 
 
 def on_chain_start(g: Ghost, t: Num, tbs: list[Num]) -> None:
@@ -137,9 +147,9 @@ def _end_chain(g: Ghost) -> None:
 def on_run(t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], tol: Tolerances,
            situation: Bool, emit: Emit) -> None:
     """The guest ran from ``t_a`` to ``t_b`` with nothing else happening: rate f_g."""
-    _judge("guest-frequency", "the guest ran", t_b, tbs_b,
-           [_carried(a, t_a, t_b, tol) for a in tbs_a],
-           [P.keeps_rate_range(a, t_a, t_b, tol.f_g, tol.slack) for a in tbs_a], emit, situation)
+    due = P.carried(tbs_a, t_a, t_b, tol.f_g)
+    _judge("guest-frequency", "the guest ran", t_b, tbs_b, due,
+           [P.keeps_rate_around(d, tol.slack) for d in due], emit, situation)
 
 
 def on_explicit_stop(g: Ghost, tbs: list[Num]) -> None:
@@ -173,12 +183,7 @@ def _judge(prop: str, what: str, t: Num | None, seen: list[Num], due: list[Num],
     (each ``P.x`` is ``P.inside(tb, P.x_range(...))``), with what it judged."""
     ok = all_([P.inside(b, r) for b, r in zip(seen, allowed, strict=True)])
     emit(Check(prop, ok, what, t, list(seen), list(due), allowed,
-               situation=Bool(True) if situation is None else situation))
-
-
-def _carried(tb: Num, t_a: Num, t_b: Num, tol: Tolerances) -> Num:
-    """``tb`` read at ``t_a`` carried to ``t_b`` at the guest's frequency: what is due then."""
-    return P.as_int(tb) + P.ticks(P.as_int(t_b) - P.as_int(t_a), tol.f_g)
+               situation=ALWAYS if situation is None else situation))
 
 
 def on_branch_restart(g: Ghost) -> None:
@@ -192,6 +197,9 @@ def on_obligations(obligations: list[Obligation], hook: str, emit: Emit,
                    vcpu: int | None = None) -> None:
     """no-overflow: every checked operation in a hook stayed within its C type; ``vcpu`` names
     the vCPU whose read it was."""
+    if not obligations:  # the commonest case, made without its two empty loops
+        emit(Check("no-overflow", ALWAYS, f"arithmetic of {hook}", vcpu=vcpu))
+        return
     ok = all_([~Bool(ob.cond) for ob in obligations])
     concrete = [ob.what for ob in obligations if ob.cond is True]
     emit(Check("no-overflow", ok, f"arithmetic of {hook}", vcpu=vcpu, overflowed=concrete))

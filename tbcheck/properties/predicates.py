@@ -20,7 +20,16 @@ Range = tuple[Int, Int | None]
 
 def as_int(x: Num | int) -> Int:
     """A value as a mathematical integer (u64 TB values compare as unsigned)."""
+    t = type(x)
+    if t is Int:  # most arguments already are: the concrete engine's commonest case
+        return x
+    if t is int:
+        c = _SMALL.get(x)  # the literal tolerances (0 ticks of error, the slack) made once
+        return c if c is not None else Int(x)
     return Int(x) if isinstance(x, int) else x.convert(Int)  # type: ignore[return-value]
+
+
+_SMALL = {i: Int(i) for i in range(-4, 5)}
 
 
 def ticks(ns: Num | int, freq: Num | int) -> Int:
@@ -59,11 +68,29 @@ def frozen(at_stop: Num, at_resume: Num, granularity: int, err: Num | int = 0) -
     return inside(at_resume, frozen_range(at_stop, granularity, err))
 
 
+def carried(tbs: list[Num], t_a: Num | int, t_b: Num | int, f_g: Num | int) -> list[Int]:
+    """Each TB read at ``t_a`` carried to ``t_b`` at ``f_g``: what is due of it then (a list,
+    since every vCPU read at one instant is carried by the same ticks)."""
+    elapsed = ticks(as_int(t_b) - as_int(t_a), f_g)
+    return [as_int(tb) + elapsed for tb in tbs]
+
+
+def tracks_tolerance(f_g: Num | int, eps_ns: int, slack: int, err: Num | int = 0) -> Int:
+    """How far below (and, with granularity, above) the carried TB tracks-wall-clock allows:
+    eps * f_g plus rounding. A constant of a run's tolerances, so the monitor makes it once."""
+    return ticks(eps_ns, f_g) + slack + as_int(err)
+
+
+def tracks_around(expected: Int, tol: Int, granularity: int) -> Range:
+    """tracks-wall-clock's interval around the TB due (``carried``), given its tolerance."""
+    return within_range(expected, tol, tol + max(granularity - 1, 0))
+
+
 def tracks_range(tb_start: Num | int, t_start: Num | int, t: Num | int, f_g: Num | int,
                  eps_ns: int, slack: int, granularity: int, err: Num | int = 0) -> Range:
-    expected = as_int(tb_start) + ticks(as_int(t) - as_int(t_start), f_g)
-    tol = ticks(eps_ns, f_g) + slack + as_int(err)
-    return within_range(expected, tol, tol + max(granularity - 1, 0))
+    start = as_int(tb_start)
+    return tracks_around(carried([start], t_start, t, f_g)[0],
+                         tracks_tolerance(f_g, eps_ns, slack, err), granularity)
 
 
 def tracks(tb_start: Num, t_start: Num, tb: Num, t: Num, f_g: Num | int, eps_ns: int,
@@ -78,7 +105,11 @@ def tracks(tb_start: Num, t_start: Num, tb: Num, t: Num, f_g: Num | int, eps_ns:
 
 def keeps_rate_range(tb_a: Num | int, t_a: Num | int, t_b: Num | int, f_g: Num | int,
                      slack: int, err: Num | int = 0) -> Range:
-    expected = as_int(tb_a) + ticks(as_int(t_b) - as_int(t_a), f_g)
+    return keeps_rate_around(carried([as_int(tb_a)], t_a, t_b, f_g)[0], slack, err)
+
+
+def keeps_rate_around(expected: Int, slack: int, err: Num | int = 0) -> Range:
+    """guest-frequency's interval around the TB due (``carried``)."""
     return within_range(expected, slack + as_int(err), slack + as_int(err))
 
 

@@ -83,6 +83,12 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
     """The state machine for ``rules`` judged on ``prop`` within ``env`` (hosts, slots, ranges)."""
     stats = stats if stats is not None else Stats()
     dur, phase = draws.run_ns(env), draws.phase_ns(env)
+    # the events the preconditions ask about, made once: Hypothesis asks every rule's
+    # precondition at every step, and enabledness depends on the kind alone
+    zero = Int(0)
+    probe_run, probe_stop, probe_cont, probe_read = Run(zero), Stop(), Cont(), Read(0)
+    probe_migrate, probe_fail = Migrate(0, zero, zero, zero), MigrateFail(zero, zero)
+    probe_save = SaveVM(env.slots[0], zero)
 
     class TimebaseMachine(RuleBasedStateMachine):
         snapshots = Bundle("snapshots")
@@ -124,45 +130,45 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
                 note(f"event {len(self.events)} ({ev.kind}) refused: {self.path.note}")
 
         # -------------------------------------------------------------- docs/properties.md's events
-        @precondition(lambda self: self.can(Run(Int(0))))
+        @precondition(lambda self: self.can(probe_run))
         @rule(d=dur)
         def run(self, d: int) -> None:
             self.apply(Run(Int(d)))
 
-        @precondition(lambda self: self.can(Stop()))
+        @precondition(lambda self: self.can(probe_stop))
         @rule()
         def stop(self) -> None:
             self.apply(Stop())
 
-        @precondition(lambda self: self.can(Cont()))
+        @precondition(lambda self: self.can(probe_cont))
         @rule()
         def cont(self) -> None:
             self.apply(Cont())
 
-        @precondition(lambda self: self.can(Migrate(0, Int(0), Int(0), Int(0))))
+        @precondition(lambda self: self.can(probe_migrate))
         @rule(dst=st.integers(0, env.nhosts - 1), p_save=phase, p_transfer=phase,
               p_resume=phase)
         def migrate(self, dst: int, p_save: int, p_transfer: int, p_resume: int) -> None:
             self.apply(Migrate(dst, Int(p_save), Int(p_transfer), Int(p_resume)))
 
-        @precondition(lambda self: self.can(MigrateFail(Int(0), Int(0))))
+        @precondition(lambda self: self.can(probe_fail))
         @rule(p_save=phase, p_cancel=phase)
         def migrate_fail(self, p_save: int, p_cancel: int) -> None:
             self.apply(MigrateFail(Int(p_save), Int(p_cancel)))
 
-        @precondition(lambda self: self.can(SaveVM(env.slots[0], Int(0))))
+        @precondition(lambda self: self.can(probe_save))
         @rule(target=snapshots, name=st.sampled_from(env.slots), p_ram=phase)
         def savevm(self, name: str, p_ram: int) -> str:
             self.apply(SaveVM(name, Int(p_ram)))
             return name
 
         @precondition(lambda self: self.path is not None
-                      and any(self.can(LoadVM(n, Int(0))) for n in self.path.ws.snapshots))
+                      and any(self.can(LoadVM(n, zero)) for n in self.path.ws.snapshots))
         @rule(name=snapshots, p_load=phase)
         def loadvm(self, name: str, p_load: int) -> None:
             self.apply(LoadVM(name, Int(p_load)))
 
-        @precondition(lambda self: self.can(Read(0)))
+        @precondition(lambda self: self.can(probe_read))
         @rule(cpu=st.integers(0, env.ncpus - 1))
         def read(self, cpu: int) -> None:
             self.apply(Read(cpu))
