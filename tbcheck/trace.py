@@ -67,6 +67,14 @@ REQUIRED: dict[str, dict[str, tuple[type | None, ...]]] = {
     "mark": {"scenario": _STR, "label": _STR, "vm": (str, None), **_WINDOW},
     "footer": {"status": _STR, "rt_ns": _INT, "mono_ns": _INT},
 }
+#: Fields a kind may carry (older traces lack them), with the JSON types allowed when present.
+OPTIONAL: dict[str, dict[str, tuple[type | None, ...]]] = {
+    "header": {
+        "machine": (str, None),
+        "tb_freq_source": (str, None),
+        "tb_freq_error_hz": (int, None),  # how far the true frequency may be from tb_freq_hz
+    },
+}
 KINDS = frozenset(REQUIRED)
 FOOTER_STATUSES = frozenset({"complete", "interrupted", "failed"})
 SCENARIO_EDGES = frozenset({"begin", "end"})
@@ -126,6 +134,9 @@ def check_record(record: Any) -> str | None:
             return f"{kind} record: missing field {name!r}"
         if not _type_ok(record[name], allowed):
             return f"{kind} record: field {name!r} has the wrong type ({record[name]!r})"
+    for name, allowed in OPTIONAL.get(kind, {}).items():
+        if name in record and not _type_ok(record[name], allowed):
+            return f"{kind} record: field {name!r} has the wrong type ({record[name]!r})"
     if "rt_before_ns" in REQUIRED[kind]:
         if record["rt_before_ns"] > record["rt_after_ns"]:
             return f"{kind} record: rt_before_ns > rt_after_ns"
@@ -144,6 +155,13 @@ def check_record(record: Any) -> str | None:
         return f"footer record: unknown status {record['status']!r}"
     if kind == "header" and record["vcpus"] < 1:
         return "header record: vcpus must be at least 1"
+    if kind == "header" and record["tb_freq_hz"] is not None and record["tb_freq_hz"] <= 0:
+        return "header record: tb_freq_hz must be positive"
+    if kind == "header" and record.get("tb_freq_error_hz") is not None:
+        if record["tb_freq_error_hz"] < 0:
+            return "header record: negative tb_freq_error_hz"
+        if record["tb_freq_hz"] is None:
+            return "header record: tb_freq_error_hz without a tb_freq_hz"
     return None
 
 

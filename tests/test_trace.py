@@ -102,6 +102,19 @@ def test_valid_and_unknown_fields_ignored(tmp_path: Path) -> None:
     assert got == recs
 
 
+@pytest.mark.parametrize("fields", [
+    {},  # a trace of an older version: no source, no error
+    {"tb_freq_source": "command line", "tb_freq_error_hz": None},
+    {"tb_freq_hz": 16_600_000, "tb_freq_error_hz": 2_954,
+     "tb_freq_source": "measured: TB rate against CLOCK_MONOTONIC over 3 s gave 16597220 to "
+                       "16602954 Hz; taken: the only multiple of 100000 Hz inside"},
+    {"tb_freq_hz": None, "tb_freq_source": None, "tb_freq_error_hz": None},
+])
+def test_header_frequency_fields(tmp_path: Path, fields: dict[str, Any]) -> None:
+    recs = _replace(0, **fields)
+    assert read_trace(write_lines(tmp_path / "t.jsonl", recs)) == recs
+
+
 def test_write_record_refuses_invalid(tmp_path: Path) -> None:
     with (tmp_path / "t.jsonl").open("w") as fh:
         with pytest.raises(ValueError, match="missing field 'tb'"):
@@ -148,6 +161,13 @@ RECORD_CASES = [
     ("command without ok", _replace(3, ok=_DROP), 4, "'ok'"),
     ("header without vcpus", _replace(0, vcpus=_DROP), 1, "'vcpus'"),
     ("header zero vcpus", _replace(0, vcpus=0), 1, "vcpus"),
+    ("zero tb_freq_hz", _replace(0, tb_freq_hz=0), 1, "tb_freq_hz must be positive"),
+    ("frequency error as string", _replace(0, tb_freq_error_hz="3 kHz"), 1, "wrong type"),
+    ("frequency error as float", _replace(0, tb_freq_error_hz=2.5), 1, "wrong type"),
+    ("negative frequency error", _replace(0, tb_freq_error_hz=-1), 1, "negative"),
+    ("frequency error without a frequency", _replace(0, tb_freq_hz=None, tb_freq_error_hz=9),
+     1, "without a tb_freq_hz"),
+    ("frequency source not a string", _replace(0, tb_freq_source=7), 1, "wrong type"),
     ("bad scenario edge", _replace(7, edge="middle"), 8, "edge"),
     ("scenario end without ok", _replace(7, ok=_DROP), 8, "'ok'"),
     ("bad footer status", _replace(8, status="meh"), 9, "status"),

@@ -2,18 +2,21 @@
 
 Under TCG the TB runs from QEMU's virtual clock, which follows the host's CLOCK_MONOTONIC, so
 two reads of vCPU 0 some seconds apart, each bracketed by monotonic clock reads, bound the
-frequency: ``dTB / (after2 - before1) <= f <= dTB / (before2 - after1)``; of several reads at
+frequency: ``(dTB - 1) / (after2 - before1) <= f <= (dTB + 1) / (before2 - after1)`` (the TB
+is a floor of the clock's ticks: a tick either way); of several reads at
 each end the one with the narrowest window is used, and while the bounds hold no round value
 the measurement goes on (up to ``ROUNDS`` times as long: the width shrinks as the time grows,
 which a busy host's slow replies need). Board code sets round frequencies (512 MHz
 on sPAPR and PowerNV, 100 MHz on Mac99, 16.6 MHz on the G3 Beige), so the roundest value inside
 the bounds is taken (the one multiple of 1 MHz, else of 100 kHz, else of 10 kHz, else of
-1 kHz); failing all four, the midpoint. The header says which, with the bounds.
+1 kHz); failing all four, the midpoint. The header says which, with the bounds, and gives
+the error as the farthest the true frequency may lie from the value taken (``error_hz``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import time
@@ -56,8 +59,9 @@ class Measured:
 
     @property
     def error_hz(self) -> int:
-        """Half the width of the bounds: how far the true frequency may be from the midpoint."""
-        return round((self.hi - self.lo) / 2)
+        """How far the true frequency may lie from ``hz`` (rounded up): half the bounds' width
+        for the midpoint, the larger distance to a bound for a round value."""
+        return math.ceil(max(self.hz - self.lo, self.hi - self.hz))
 
     @property
     def source(self) -> str:
@@ -69,12 +73,14 @@ class Measured:
 
 
 def bounds(tb1: int, win1: tuple[int, int], tb2: int, win2: tuple[int, int]) -> tuple[float, float]:
-    """Frequency bounds (Hz) from two reads, each within its (before, after) window in ns."""
+    """Frequency bounds (Hz) from two reads, each within its (before, after) window in ns: the
+    ticks between them (give or take the one a floor may lose) over the longest and the
+    shortest time the windows allow."""
     ticks = tb2 - tb1
     longest, shortest = win2[1] - win1[0], win2[0] - win1[1]
     if ticks <= 0 or shortest <= 0:
         raise UsageError("cannot measure the TB frequency: the TB did not advance between reads")
-    return ticks * 1e9 / longest, ticks * 1e9 / shortest
+    return (ticks - 1) * 1e9 / longest, (ticks + 1) * 1e9 / shortest
 
 
 def _send(stdin: IO[str], stdout: IO[str], cmd: str, args: dict[str, Any] | None = None) -> Any:

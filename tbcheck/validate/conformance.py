@@ -108,8 +108,10 @@ class _Prediction:
 class _Replay:
     """One scenario under one rule set: events from instants, and the reads' model values."""
 
-    def __init__(self, sc: RecordedScenario, rules: type[RuleSet], f_g: int, vcpus: int) -> None:
+    def __init__(self, sc: RecordedScenario, rules: type[RuleSet], f_g: int, vcpus: int,
+                 drift: Callable[[int], int] = lambda ns: 0) -> None:
         self.sc, self.rules, self.f, self.vcpus = sc, rules, f_g, vcpus
+        self.drift = drift  # ticks a measured f_g's error is worth over ns since the boot
         self.keys: list[Key] = [(st.index, n) for st in sc.steps for n in st.instants]
         self.inst = {(st.index, n): i for st in sc.steps for n, i in st.instants.items()}
         self.tol = Tolerances(Int(f_g), 0, SLACK, rules.offset_granularity)
@@ -187,17 +189,21 @@ class _Replay:
         # granularity - 1 ticks above its ideal at each step that sets offsets, and those add
         # up; the recorded QEMU rounds nothing. So the model may be that much above the read.
         gran = max(self.rules.offset_granularity - 1, 0)
+        boot = x[(0, At.BOOT)]
         for i, r in enumerate(self.sc.reads):
+            # the model's TB counts f_g ticks a second since the boot, at most: a measured f_g
+            # may be off by what its error is worth over that time
+            slack = SLACK + self.drift(r.win.hi - boot)
             if r.guest:
                 half = -(-r.win.width * self.f // (2 * 10**9))  # the read is within its window
                 checks.append(_Prediction(r, obs[(read_at[i] + 1, r.vcpu)][0],
-                                     half + SLACK + gran * r.step, half + SLACK))
+                                     half + slack + gran * r.step, half + slack))
                 continue
             got = self.resting_value(r, step_at, obs)
             if got is None:
                 missing += 1
             else:
-                checks.append(_Prediction(r, got[0], SLACK + gran * got[1], SLACK))
+                checks.append(_Prediction(r, got[0], slack + gran * got[1], slack))
         return checks, missing
 
     def resting_value(self, r: Reading, step_at: dict[int, int],
@@ -273,7 +279,7 @@ def _score(checks: list[_Prediction]) -> tuple[float, int, int]:
 
 def check_scenario(sc: RecordedScenario, rules: type[RuleSet], info: TraceInfo) -> ScenarioResult:
     res = ScenarioResult(sc.name)
-    replay = _Replay(sc, rules, info.f_g, info.vcpus)
+    replay = _Replay(sc, rules, info.f_g, info.vcpus, info.drift)
     try:
         x, checks, missing = replay.fit()
     except (NotEnabled, RuleError) as exc:

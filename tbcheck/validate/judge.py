@@ -5,7 +5,8 @@ uses too); a recorded read is a point somewhere in its window, so each compariso
 ``err``, the ticks that the windows' uncertainty is worth at the nominal frequency ``f_g``.
 Where a property speaks of the TB at an instant nobody read (the stop, the resume), the value is
 carried there from the nearest read at ``f_g`` (what ``guest-frequency`` checks separately),
-and that instant's own window widens ``err`` too.
+and that instant's own window widens ``err`` too. A measured ``f_g`` (the header's
+``tb_freq_error_hz``) widens every value carried over a span by what its error is worth there.
 """
 
 from __future__ import annotations
@@ -77,10 +78,10 @@ class Judge:
         self.acc = {p: _Acc() for p in property_names() if p != "no-overflow"}
 
     # ------------------------------------------------------------------ arithmetic
-    def err(self, *widths: int) -> int:
+    def err(self, *widths: int, span: int = 0) -> int:
         """Ticks worth half the sum of some window widths (each a point within its window),
-        rounded up."""
-        return -(-sum(widths) * self.f // (2 * 10**9))
+        rounded up, plus what the frequency's error is worth over a carry of ``span`` ns."""
+        return -(-sum(widths) * self.f // (2 * 10**9)) + self.info.drift(span)
 
     def carry(self, tb: int, from_t: int, to_t: int) -> int:
         """The TB ``tb`` read at ``from_t`` carried to ``to_t`` at the nominal rate."""
@@ -180,7 +181,7 @@ class Judge:
             same[b.vcpu] = b
             err = 0
             if prev is not None:
-                err = self.err(prev.win.width, b.win.width)
+                err = self.err(prev.win.width, b.win.width, span=b.win.mid - prev.win.mid)
                 fails: list[Mismatch] = []
                 self.compare(P.keeps_rate(Int(prev.tb), Int(prev.win.mid), Int(b.tb),
                                           Int(b.win.mid), self.f, SLACK, err),
@@ -191,7 +192,7 @@ class Judge:
                 self.acc["guest-frequency"].situation(fails)
             if a is not None and same.get(a.vcpu) is a and a.vcpu != b.vcpu:
                 ref = self.carry(a.tb, a.win.mid, b.win.mid)
-                err = self.err(a.win.width, b.win.width) + SLACK
+                err = self.err(a.win.width, b.win.width, span=b.win.mid - a.win.mid) + SLACK
                 fails = []
                 self.compare(P.agree([Int(ref), Int(b.tb)], err), P.agree_range(ref, err), sc,
                              b, b.tb, f"vCPU {a.vcpu} read at line {a.line}, carried to this "
@@ -214,7 +215,7 @@ class Judge:
         if b is not None:
             res = resume.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
-            err = self.err(b.win.width, res.win.width) + SLACK
+            err = self.err(b.win.width, res.win.width, span=res.win.mid - b.win.mid) + SLACK
             if paused:
                 self.frozen(sc, paused[-1].tb, b, at_resume, err,
                             f"{prop}: TB at {resume.label()} against the paused TB", fails)
@@ -229,7 +230,8 @@ class Judge:
         if a is None:
             return None
         s = st.instants[At.STOP]
-        return self.carry(a.tb, a.win.mid, s.win.mid), self.err(a.win.width, s.win.width) + SLACK
+        return (self.carry(a.tb, a.win.mid, s.win.mid),
+                self.err(a.win.width, s.win.width, span=s.win.mid - a.win.mid) + SLACK)
 
     def pauses(self, sc: RecordedScenario) -> None:
         for st in sc.steps:
@@ -273,7 +275,7 @@ class Judge:
         if a is None:
             chain.refs[r.vcpu] = r
             return
-        t0, err = a.win.mid, self.err(a.win.width, r.win.width)
+        t0, err = a.win.mid, self.err(a.win.width, r.win.width, span=r.win.mid - a.win.mid)
         self.compare(P.tracks(Int(a.tb), Int(t0), Int(r.tb), Int(r.win.mid), self.f, 0, SLACK,
                               self.g, err),
                      P.tracks_range(a.tb, t0, r.win.mid, self.f, 0, SLACK, self.g, err),
@@ -305,7 +307,8 @@ class Judge:
         if stop is not None and b is not None:
             res = st.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
-            err = stop[1] + self.err(b.win.width, res.win.width) + SLACK
+            err = stop[1] + self.err(b.win.width, res.win.width,
+                                     span=res.win.mid - b.win.mid) + SLACK
             fails: list[Mismatch] = []
             self.frozen(sc, stop[0], b, at_resume, err,
                         f"{st.label()}: TB at the resume against the TB at its stop", fails)
@@ -320,7 +323,8 @@ class Judge:
                 return
             res = st.instants[At.RESUME]
             at_resume = self.carry(b.tb, b.win.mid, res.win.mid)
-            err = ref_err + self.err(b.win.width, res.win.width) + SLACK
+            err = ref_err + self.err(b.win.width, res.win.width,
+                                     span=res.win.mid - b.win.mid) + SLACK
             fails: list[Mismatch] = []
             self.frozen(sc, ref, b, at_resume, err, f"{st.label()}: TB at the resume against "
                         f"{what}", fails)

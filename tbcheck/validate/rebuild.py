@@ -361,13 +361,15 @@ def scenarios(records: list[dict[str, Any]]) -> list[RecordedScenario]:
 
 
 def load(path: str, records: list[dict[str, Any]], tb_freq: int | None = None) -> TraceInfo:
-    """The trace's scenarios and the constants the checks need (the nominal TB frequency)."""
+    """The trace's scenarios and the constants the checks need: the nominal TB frequency and,
+    for a measured one, its error (none when ``tb_freq`` is given: the user knows it)."""
     head = records[0]
     f_g = tb_freq or head.get("tb_freq_hz")
     if not f_g:
         raise UsageError(f"{path}: the trace does not know the guest's nominal TB frequency "
                          "(header tb_freq_hz is null); give it with --tb-freq HZ")
+    f_err = 0 if tb_freq else int(head.get("tb_freq_error_hz") or 0)
     qemu = head.get("qemu") or {}
     machine = head.get("machine") or " ".join(head.get("machine_args") or [])
     return TraceInfo(path, int(f_g), int(head["vcpus"]), str(qemu.get("version", "?")),
-                     str(machine), scenarios(records))
+                     str(machine), scenarios(records), f_err)

@@ -136,3 +136,10 @@ class TraceInfo:
     qemu: str
     machine: str
     scenarios: list[RecordedScenario]
+    #: how far the true TB frequency may lie from ``f_g`` (Hz): the header's measurement error,
+    #: 0 when the frequency is known or given with --tb-freq
+    f_err: int = 0
+
+    def drift(self, ns: int) -> int:
+        """Ticks an error of ``f_err`` in the frequency is worth over ``ns`` (rounded up)."""
+        return -(-abs(ns) * self.f_err // 10**9)

@@ -74,7 +74,8 @@ def grouped(rows: list[Mismatch]) -> list[tuple[Mismatch, int]]:
 
 def text(o: Validation) -> str:
     info = o.info
-    lines = [f"trace {info.path}: QEMU {info.qemu}, {info.machine}, f_g {info.f_g} Hz, "
+    err = f" (measured, +-{info.f_err} Hz)" if info.f_err else ""
+    lines = [f"trace {info.path}: QEMU {info.qemu}, {info.machine}, f_g {info.f_g} Hz{err}, "
              f"{info.vcpus} vCPU(s), {len(info.scenarios)} scenario(s)"]
     for name, why in o.skipped():
         lines.append(f"  skipped {name}: {why}")
@@ -141,6 +142,7 @@ def to_json(o: Validation) -> dict[str, Any]:
         "qemu": o.info.qemu,
         "machine": o.info.machine,
         "f_g": o.info.f_g,
+        "f_g_error_hz": o.info.f_err,
         "ok": o.ok,
         "skipped": [{"scenario": n, "reason": why} for n, why in o.skipped()],
         "outside_model": [{"scenario": n, "reason": why} for n, why in o.partly_judged()],

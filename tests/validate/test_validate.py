@@ -3,6 +3,7 @@ of them, and on broken files. Expected counts come from the trace itself, not fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +271,35 @@ def test_unknown_frequency_needs_tb_freq(tmp_path: Path) -> None:
     assert code == 2 and "--tb-freq" in err
     code, doc = validate_json(str(trace), "--tb-freq", "100000000", "--variant", "qemu-tcg")
     assert code == 0 and doc["f_g"] == 100_000_000
+
+
+def test_a_measured_frequency_is_judged_within_its_error(tmp_path: Path) -> None:
+    """A header frequency 1000 ppm off the true one fails the rate and the conformance checks;
+    with that much error declared (a measured frequency), every comparison allows for it over
+    the time it carries a value, and the real bug a rule set has is still caught; --tb-freq
+    says the user knows the frequency: no error."""
+    def off(error: int | None) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+        def change(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            recs[0]["tb_freq_hz"] += 512_000
+            recs[0]["tb_freq_error_hz"] = error
+            return recs
+        return change
+
+    wrong = edit(TRACES["pseries"], tmp_path / "off.jsonl", off(None))
+    code, doc = validate_json(str(wrong), "--variant", "qemu-tcg")
+    assert code == 1 and doc["f_g_error_hz"] == 0
+    assert result(doc, "guest-frequency")["verdict"] == "violated"
+    measured = edit(TRACES["pseries"], tmp_path / "measured.jsonl", off(512_000))
+    code, doc = validate_json(str(measured), "--variant", "qemu-tcg")
+    assert code == 0 and doc["f_g"] == 512_512_000 and doc["f_g_error_hz"] == 512_000
+    assert result(doc, "guest-frequency")["verdict"] == "holds"
+    assert doc["conformance"]["conforming"] == doc["conformance"]["reads"]
+    code, doc = validate_json(str(measured), "--variant", "qemu-ppc-v0")
+    assert code == 1 and "stop-cont" in {m["scenario"] for m in doc["conformance"]["mismatches"]}
+    code, doc = validate_json(str(measured), "--variant", "qemu-tcg", "--tb-freq", "512512000")
+    assert code == 1 and doc["f_g_error_hz"] == 0
+    _, out, _ = cli("validate", str(measured), "--variant", "qemu-tcg")
+    assert "f_g 512512000 Hz (measured, +-512000 Hz)" in out
 
 
 def test_unmappable_scenario_is_reported_and_fails(tmp_path: Path) -> None:
