@@ -156,6 +156,20 @@ def on_explicit_cont(g: Ghost, tbs: list[Num], tol: Tolerances, emit: Emit) -> N
     g.pause_ref = g.pause_kind = None
 
 
+def on_paused_arrival(g: Ghost, t: Num, tbs: list[Num], tol: Tolerances, emit: Emit) -> None:
+    """A running guest's migration into a destination started paused (``-S``) has loaded at
+    ``t``; ``tbs`` is the TB the guest would resume at, were it continued now. The time until
+    the load belongs to the migration: tracks-wall-clock judges that TB as a read of the running
+    chain. From the load on it is an explicit pause of that TB (frozen-when-stopped at the
+    ``cont``), and the chain ends there."""
+    if g.chain_tb is not None and g.chain_t is not None:
+        _judge("tracks-wall-clock", "the TB at the load into a paused destination", t, tbs,
+               [_carried(a, g.chain_t, t, tol) for a in g.chain_tb],
+               [P.tracks_range(a, g.chain_t, t, tol.f_g, tol.eps_ns, tol.slack, tol.granularity)
+                for a in g.chain_tb], emit, g.chain_hopped)
+    on_explicit_stop(g, tbs)
+
+
 def on_snapshot_resume(ref: list[Num], tbs: list[Num], tol: Tolerances, what: str,
                        emit: Emit) -> None:
     """A resume right after savevm or loadvm: the TB is the snapshot's."""
@@ -232,6 +246,9 @@ class Monitor:
 
     def on_implicit_resume(self, g: Ghost, t: Num, tbs: list[Num]) -> None:
         on_implicit_resume(g, t, tbs)
+
+    def on_paused_arrival(self, g: Ghost, t: Num, tbs: list[Num], emit: Emit) -> None:
+        on_paused_arrival(g, t, tbs, self.tol, emit)
 
     def on_snapshot_resume(self, ref: list[Num], tbs: list[Num], what: str,
                            emit: Emit) -> None:

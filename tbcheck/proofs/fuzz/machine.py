@@ -145,6 +145,13 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
         def migrate(self, dst: int, p_save: int, p_transfer: int, p_resume: int) -> None:
             self.apply(Migrate(dst, Int(p_save), Int(p_transfer), Int(p_resume)))
 
+        @precondition(lambda self: self.can(Migrate(0, Int(0), Int(0), Int(0), paused=True)))
+        @rule(dst=st.integers(0, env.nhosts - 1), p_save=phase, p_transfer=phase,
+              p_resume=phase)
+        def migrate_paused(self, dst: int, p_save: int, p_transfer: int, p_resume: int) -> None:
+            """A running guest's migration into a destination started paused (-S)."""
+            self.apply(Migrate(dst, Int(p_save), Int(p_transfer), Int(p_resume), paused=True))
+
         @precondition(lambda self: self.can(MigrateFail(Int(0), Int(0))))
         @rule(p_save=phase, p_cancel=phase)
         def migrate_fail(self, p_save: int, p_cancel: int) -> None:
