@@ -81,6 +81,7 @@ class Snap:
     record: Record
     ref: list[Num]  # the TB the snapshot stands for (what the guest resumes at)
     guest_ns: Num
+    rounded: bool = False  # ref is a probe's resume value (a paused destination's load)
 
 
 @dataclass
@@ -352,7 +353,8 @@ class World:
         ref = stopped[1] if stopped is not None else ws.ghost.pause_ref
         if ref is None:  # a guest paused with no TB to stand for: the snapshot would be unchecked
             raise AssertionError("savevm of a paused guest whose pause recorded no TB")
-        ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns)
+        ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns,
+                                     stopped is None and ws.ghost.pause_rounded)
         if stopped is not None:
             after = self._resume(path, "savevm")
             self.monitor.on_snapshot_resume(stopped[1], after, "resume after savevm",
@@ -378,7 +380,9 @@ class World:
         ws.ghost.guest_ns = snap.guest_ns
         if not was_running:
             ws.ghost.pause_ref, ws.ghost.pause_kind = list(snap.ref), "snapshot-frozen"
+            ws.ghost.pause_rounded = snap.rounded
             return paths
         after = self._resume(path, "loadvm")
-        self.monitor.on_snapshot_resume(snap.ref, after, "resume after loadvm", self._emit(path))
+        self.monitor.on_snapshot_resume(snap.ref, after, "resume after loadvm", self._emit(path),
+                                        snap.rounded)
         return paths

@@ -78,6 +78,7 @@ class Ghost:
     last: list[Num] | None = None
     pause_ref: list[Num] | None = None
     pause_kind: str | None = None
+    pause_rounded: bool = False  # pause_ref is itself a resume's value (a probe at a load)
     chain_tb: list[Num] | None = None
     chain_t: Num | None = None
     chain_hopped: Bool = field(default_factory=lambda: Bool(False))  # a Bool: not control
@@ -145,6 +146,7 @@ def on_run(t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], tol: Toleranc
 def on_explicit_stop(g: Ghost, tbs: list[Num]) -> None:
     """An explicit pause: it freezes the TB, and ends the running chain."""
     g.pause_ref, g.pause_kind = list(tbs), "frozen-when-stopped"
+    g.pause_rounded = False
     _end_chain(g)
 
 
@@ -152,8 +154,10 @@ def on_explicit_cont(g: Ghost, tbs: list[Num], tol: Tolerances, emit: Emit) -> N
     """An explicit resume: the TB is where the pause (or the loaded snapshot) left it."""
     if g.pause_ref is not None and g.pause_kind is not None:
         _same(g.pause_kind, g.pause_ref, tbs, tol, "resume after an explicit pause"
-              if g.pause_kind == "frozen-when-stopped" else "resume after loadvm", emit)
+              if g.pause_kind == "frozen-when-stopped" else "resume after loadvm", emit,
+              g.pause_rounded)
     g.pause_ref = g.pause_kind = None
+    g.pause_rounded = False
 
 
 def on_paused_arrival(g: Ghost, t: Num, tbs: list[Num], tol: Tolerances, emit: Emit) -> None:
@@ -168,17 +172,25 @@ def on_paused_arrival(g: Ghost, t: Num, tbs: list[Num], tol: Tolerances, emit: E
                [P.tracks_range(a, g.chain_t, t, tol.f_g, tol.eps_ns, tol.slack, tol.granularity)
                 for a in g.chain_tb], emit, g.chain_hopped)
     on_explicit_stop(g, tbs)
+    # that TB is a resume's, rounded as the real resume's may be otherwise (an offset
+    # granularity): the cont is judged within the rounding either way
+    g.pause_rounded = True
 
 
 def on_snapshot_resume(ref: list[Num], tbs: list[Num], tol: Tolerances, what: str,
-                       emit: Emit) -> None:
-    """A resume right after savevm or loadvm: the TB is the snapshot's."""
-    _same("snapshot-frozen", ref, tbs, tol, what, emit)
+                       emit: Emit, rounded: bool = False) -> None:
+    """A resume right after savevm or loadvm: the TB is the snapshot's (``rounded``: the
+    snapshot's TB was a probe's at a paused destination's load, rounded itself)."""
+    _same("snapshot-frozen", ref, tbs, tol, what, emit, rounded)
 
 
 def _same(prop: str, ref: list[Num], tbs: list[Num], tol: Tolerances, what: str,
-          emit: Emit) -> None:
-    _judge(prop, what, None, tbs, ref, [P.frozen_range(a, tol.granularity) for a in ref], emit)
+          emit: Emit, rounded: bool = False) -> None:
+    """``tbs`` is ``ref``, up to ``g - 1`` ticks more; or less too if ``ref`` was rounded up
+    itself (a resume's value taken at a paused destination's load)."""
+    below = max(tol.granularity - 1, 0) if rounded else 0
+    _judge(prop, what, None, tbs, ref,
+           [P.within_range(a, below, max(tol.granularity - 1, 0)) for a in ref], emit)
 
 
 def _judge(prop: str, what: str, t: Num | None, seen: list[Num], due: list[Num],
@@ -251,8 +263,8 @@ class Monitor:
         on_paused_arrival(g, t, tbs, self.tol, emit)
 
     def on_snapshot_resume(self, ref: list[Num], tbs: list[Num], what: str,
-                           emit: Emit) -> None:
-        on_snapshot_resume(ref, tbs, self.tol, what, emit)
+                           emit: Emit, rounded: bool = False) -> None:
+        on_snapshot_resume(ref, tbs, self.tol, what, emit, rounded)
 
     def on_branch_restart(self, g: Ghost) -> None:
         on_branch_restart(g)
