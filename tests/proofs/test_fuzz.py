@@ -32,9 +32,10 @@ def test_finds_the_frozen_when_stopped_bug_and_shrinks_it(name: str) -> None:
     assert v.check.prop == "frozen-when-stopped"
     kinds = [_pause_kind(e) for e in v.events]
     # shrunk: the pause (a stop, or a migration into a destination started paused), something
-    # while paused, the resume (and at most one event before the pause: KVM-HV's rounding can
-    # make it cheaper to keep one than to lengthen the pause)
-    assert kinds[-1] == "cont" and "stop" in kinds and 3 <= len(kinds) <= 4
+    # while paused (or only the time a paused destination waits), the resume (and at most one
+    # event before the pause: KVM-HV's rounding can make it cheaper to keep one than to
+    # lengthen the pause)
+    assert kinds[-1] == "cont" and "stop" in kinds and 2 <= len(kinds) <= 4
     assert "cont" not in kinds[:-1] and "read" not in kinds
     assert v.step == len(v.events)
     assert all(h.freq == v.draw.hosts[0].freq for h in v.draw.hosts)  # shrunk to one frequency
@@ -55,7 +56,7 @@ def test_v1_needs_a_migration_while_paused_but_v0_only_time() -> None:
     v1 = finding("qemu-ppc-v1", "frozen-when-stopped")
     assert paused(v1) & {"migrate", "migrate-fail", "savevm"}  # a pre_save while paused
     v0 = finding("qemu-ppc-v0", "frozen-when-stopped")
-    assert paused(v0) and paused(v0) <= {"run", "migrate", "migrate-fail", "savevm"}
+    assert paused(v0) <= {"run", "migrate", "migrate-fail", "savevm"}  # time passing, at most
     # v1 does freeze a pause in which only time passes: the bug is not v0's
     from tbcheck.model.domain import Int
     from tbcheck.model.events import Cont, Run
