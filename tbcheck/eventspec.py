@@ -1,5 +1,6 @@
 """Parse an event sequence written on the command line, e.g.
-``run(1s) stop run(10s) migrate(1, save=100ms, transfer=1s, resume=10ms) cont``."""
+``run(1s) stop run(10s) migrate(1, save=100ms, transfer=1s, resume=10ms) cont``; a running
+guest's migration into a destination started paused is ``migrate(1, paused)``."""
 
 from __future__ import annotations
 
@@ -64,7 +65,9 @@ def _event(name: str, args: list[str], kw: dict[str, str]) -> Event:
         elif name == "migrate":
             if not args:
                 raise UsageError("migrate needs a destination host: migrate(1)")
-            ev = Migrate(int(args[0]), d("save", 1), d("transfer", 2), d("resume", 3))
+            paused = "paused" in args[1:]  # into a destination started paused (-S)
+            args = [args[0], *(a for a in args[1:] if a != "paused")]
+            ev = Migrate(int(args[0]), d("save", 1), d("transfer", 2), d("resume", 3), paused)
         elif name == "migrate-fail":
             ev = MigrateFail(d("save", 0), d("cancel", 1))
         elif name == "savevm":
@@ -90,12 +93,14 @@ def unparse(events: list[Any]) -> str:
 
 def _unparse_one(ev: Event) -> str:
     fs = [(f.name, value(x) if isinstance(x, Num) else x, isinstance(x, Num))
-          for f in fields(ev) for x in [getattr(ev, f.name)]]  # type: ignore[arg-type]
+          for f in fields(ev) for x in [getattr(ev, f.name)]  # type: ignore[arg-type]
+          if not isinstance(x, bool)]
+    flags = [f.name for f in fields(ev) if getattr(ev, f.name) is True]  # type: ignore[arg-type]
     if not fs:
         return ev.kind
     if len(fs) == 1:
         return f"{ev.kind}({fs[0][1]})"
-    args = [str(x) for _, x, num in fs if not num]
+    args = [str(x) for _, x, num in fs if not num] + flags
     args += [f"{name.removeprefix('p_')}={x}" for name, x, num in fs if num]
     return f"{ev.kind}({', '.join(args)})"
 

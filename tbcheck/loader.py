@@ -116,7 +116,8 @@ def smoke(cls: type[RuleSet], path: str) -> None:
     params = concrete_params()
     events = [Run(_i(s)), Stop(), Run(_i(s)), Migrate(1, _i(1), _i(2), _i(3)), Cont(),
               Migrate(2, _i(1), _i(2), _i(3)), MigrateFail(_i(1), _i(2)), SaveVM("a", _i(5)),
-              Stop(), LoadVM("a", _i(7)), Cont(), Run(_i(s))]
+              Stop(), LoadVM("a", _i(7)), Cont(), Migrate(0, _i(1), _i(2), _i(3), paused=True),
+              Cont(), Run(_i(s))]
     try:
         run(cls, params, events, tolerances_for(cls, params))
         unroll(cls, Envelope(depth=1, nhosts=2))

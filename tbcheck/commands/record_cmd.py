@@ -19,6 +19,8 @@ SCENARIO_NAMES = (
     "stop-cont",
     "migrate-running",
     "migrate-held",
+    "held-switchover",
+    "held-switchover-cancel",
     "migrate-paused",
     "migrate-to-paused",
     "migrate-file",

@@ -8,11 +8,11 @@ Numbers are plain ints (a concrete event's); a symbolic one cannot be written.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 from tbcheck.model.domain import Int, Num, value
-from tbcheck.model.events import EVENT_TYPES, Event
+from tbcheck.model.events import EVENT_TYPES, Event, is_default
 
 #: The key naming the event. ``fuzz --json`` of 0.1.0 wrote ``"kind"``; that is still read.
 KEY = "event"
@@ -24,6 +24,8 @@ def event_json(ev: Event) -> dict[str, Any]:
     out: dict[str, Any] = {KEY: ev.kind}
     for f in fields(ev):  # type: ignore[arg-type]
         x = getattr(ev, f.name)
+        if is_default(f, x):  # a flag at its default is left out: older readers read it
+            continue
         out[f.name] = int(value(x)) if isinstance(x, Num) else x
     return out
 
@@ -37,9 +39,13 @@ def event_from_json(d: dict[str, Any]) -> Event:
                          f"{', '.join(EVENT_TYPES)})")
     args: dict[str, Any] = {}
     for f in fields(cls):
+        if f.name not in d and f.default is not MISSING:
+            continue  # a flag left out: its default
         if f.name not in d:
             raise ValueError(f"{kind} event without its parameter {f.name!r}")
         x = d[f.name]
+        if f.type in ("bool", bool) and not isinstance(x, bool):
+            raise ValueError(f"{kind} event: {f.name} must be true or false, not {x!r}")
         args[f.name] = Int(int(x)) if f.type in ("Num", Num) else x
     return cls(**args)  # type: ignore[no-any-return]
 

@@ -3,12 +3,14 @@
 Durations are true nanoseconds (``Int``). A migration's phases are told apart so that a rule
 reading a clock at one point and not another is caught: ``p_save`` from the implicit stop to
 ``pre_save`` (the last RAM pages), ``p_transfer`` to the destination's ``post_load``, and
-``p_resume`` until the destination runs.
+``p_resume`` until the destination runs. ``Migrate.paused``: the destination was started
+paused (QEMU ``-S -incoming``): a running guest stays paused there from the load until a ``cont``
+(``p_resume`` is then time the paused guest does not see).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from tbcheck.model.domain import Num
@@ -36,6 +38,7 @@ class Migrate:
     p_save: Num
     p_transfer: Num
     p_resume: Num
+    paused: bool = False  # the destination was started paused (-S): no resume on its own
     kind = "migrate"
 
 
@@ -82,5 +85,12 @@ def describe(ev: Event, value: Any = None) -> str:
     parts = []
     for f in fields(ev):  # type: ignore[arg-type]
         x = getattr(ev, f.name)
+        if is_default(f, x):  # a flag left at its default is not shown
+            continue
         parts.append(f"{f.name}={value(x) if value and isinstance(x, Num) else x}")
     return f"{ev.kind}({', '.join(parts)})"
+
+
+def is_default(f: Any, x: Any) -> bool:
+    """Whether field ``f`` holds its default (a flag such as ``Migrate.paused`` left off)."""
+    return f.default is not MISSING and isinstance(x, bool) and x == f.default

@@ -24,6 +24,7 @@ class GhostView(Protocol):
     last: list[Num] | None
     pause_ref: list[Num] | None
     pause_kind: str | None
+    pause_rounded: bool
     guest_ns: Num
 
 
@@ -50,7 +51,9 @@ class Observer(Protocol):
 
     def on_implicit_resume(self, g: Any, t: Num, tbs: list[Num]) -> None: ...
 
+    def on_paused_arrival(self, g: Any, t: Num, tbs: list[Num], emit: Emit) -> None: ...
+
     def on_snapshot_resume(self, ref: list[Num], tbs: list[Num], what: str,
-                           emit: Emit) -> None: ...
+                           emit: Emit, rounded: bool = False) -> None: ...
 
     def on_branch_restart(self, g: Any) -> None: ...

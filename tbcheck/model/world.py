@@ -4,7 +4,8 @@
 is reached) and returns the paths that follow: one, or two where a rule refuses a migration
 under a condition only the solver knows. Every rule hook runs here, between the QEMU steps the
 real code has (``vm_stop`` sets the run state and then notifies; migration of a paused guest
-notifies nobody; the destination starts by itself only when the source was running).
+notifies nobody; the destination starts by itself only when the source was running and the
+destination was not started paused).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Snap:
     record: Record
     ref: list[Num]  # the TB the snapshot stands for (what the guest resumes at)
     guest_ns: Num
+    rounded: bool = False  # ref is a probe's resume value (a paused destination's load)
 
 
 @dataclass
@@ -215,8 +217,9 @@ class World:
             return st == PAUSED
         if isinstance(ev, Read):
             return st == RUNNING and 0 <= ev.cpu < self.params.ncpus
-        if isinstance(ev, Migrate):
-            return st in (RUNNING, PAUSED) and 0 <= ev.dst < len(self.params.hosts)
+        if isinstance(ev, Migrate):  # into a destination started paused: of a running guest
+            return (st == RUNNING if ev.paused else st in (RUNNING, PAUSED)) \
+                and 0 <= ev.dst < len(self.params.hosts)
         if isinstance(ev, LoadVM):
             return st in (RUNNING, PAUSED) and ev.name in ws.snapshots
         return st in (RUNNING, PAUSED)
@@ -292,14 +295,38 @@ class World:
                 if refused is path:
                     return paths
                 paths.append(refused)
-        self._pass(path, ev.p_resume, stopped is not None)
         ws = path.ws
+        if stopped is not None and ev.paused:  # -S: the destination waits for a cont
+            ws.vm, dst.state = dst, PAUSED
+            self.monitor.on_paused_arrival(ws.ghost, ws.t, self._resume_tb(path, dst),
+                                           self._emit(path))
+            self._pass(path, ev.p_resume, False)
+            return paths
+        self._pass(path, ev.p_resume, stopped is not None)
         ws.vm = dst
         if stopped is None:
             ws.vm.state = PAUSED
             return paths
         self._resume(path, "migrate")  # its read checks tracks-wall-clock over the chain
         return paths
+
+    def _resume_tb(self, path: Path, proc: Proc) -> list[Num]:
+        """The TB each vCPU would show were the paused ``proc`` continued at this instant: its
+        continue hook and reads, on a copy. Their arithmetic is not judged here (no guest runs
+        it now; a ``cont`` at this instant is a history of its own, judged there)."""
+        probe = clone(proc)
+        probe.state = RUNNING
+        vm = self._vm(path, probe)
+        with collect_obligations():
+            try:
+                probe.rules.cont(vm)
+                tbs = [probe.rules.read_tb(vm, cpu) for cpu in probe.cpus]
+            except SymbolicBranch as exc:
+                raise RuleError(f"cont at a paused destination's load: {exc}") from None
+        for tb in tbs:
+            if not isinstance(tb, Num):
+                raise RuleError(f"read_tb returned {type(tb).__name__}, expected U64")
+        return [tb.convert(U64) for tb in tbs]
 
     def _cancel(self, path: Path, stopped: tuple[Num, list[Num]] | None) -> None:
         """The migration fails after the source stopped: the source resumes if it was running."""
@@ -323,7 +350,8 @@ class World:
         ref = stopped[1] if stopped is not None else ws.ghost.pause_ref
         if ref is None:  # a guest paused with no TB to stand for: the snapshot would be unchecked
             raise AssertionError("savevm of a paused guest whose pause recorded no TB")
-        ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns)
+        ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns,
+                                     stopped is None and ws.ghost.pause_rounded)
         if stopped is not None:
             after = self._resume(path, "savevm")
             self.monitor.on_snapshot_resume(stopped[1], after, "resume after savevm",
@@ -349,9 +377,11 @@ class World:
         ws.ghost.guest_ns = snap.guest_ns
         if not was_running:
             ws.ghost.pause_ref, ws.ghost.pause_kind = list(snap.ref), "snapshot-frozen"
+            ws.ghost.pause_rounded = snap.rounded
             return paths
         after = self._resume(path, "loadvm")
-        self.monitor.on_snapshot_resume(snap.ref, after, "resume after loadvm", self._emit(path))
+        self.monitor.on_snapshot_resume(snap.ref, after, "resume after loadvm", self._emit(path),
+                                        snap.rounded)
         return paths
 
 

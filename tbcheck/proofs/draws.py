@@ -121,7 +121,7 @@ def events(env: Envelope, max_len: int) -> st.SearchStrategy[list[Any]]:
     ph, slot = i(phase_ns(env)), st.sampled_from(env.slots)
     one = st.one_of(
         st.builds(Run, i(run_ns(env))), st.just(Stop()), st.just(Cont()),
-        st.builds(Migrate, st.integers(0, env.nhosts - 1), ph, ph, ph),
+        st.builds(Migrate, st.integers(0, env.nhosts - 1), ph, ph, ph, st.booleans()),
         st.builds(MigrateFail, ph, ph), st.builds(SaveVM, slot, ph),
         st.builds(LoadVM, slot, ph), st.builds(Read, st.integers(0, env.ncpus - 1)))
     return st.lists(one, max_size=max_len)

@@ -218,8 +218,9 @@ Exclusion = Callable[[Unrolling, Reads], list[z3.BoolRef]]
 
 def paused_double_hop(u: Unrolling, reads: Reads) -> list[z3.BoolRef]:
     """Per step ``k``: within the first ``k`` steps, a guest that arrived paused by migration
-    is saved again before it runs (migrated again, a migration cancelled, or a snapshot
-    taken): QEMU's sPAPR bug of v1 to v4. ``reads.paused`` says where the VM is paused."""
+    (a paused guest's, or a running guest's into a destination started paused) is saved again
+    before it runs (migrated again, a migration cancelled, or a snapshot taken): QEMU's sPAPR
+    bug of v1 to v4. ``reads.paused`` says where the VM is paused."""
     def kind(k: int, names: tuple[str, ...]) -> z3.BoolRef:
         sv = u.sym.steps[k - 1]
         return z3.Or([c for c, alt in zip(sv.choice, u.alts, strict=True)
@@ -231,6 +232,7 @@ def paused_double_hop(u: Unrolling, reads: Reads) -> list[z3.BoolRef]:
     for k in range(1, u.env.depth + 1):
         seen = z3.Or(seen, z3.And(armed, kind(k, ("migrate", "migrate-fail", "savevm"))))
         armed = z3.Or(z3.And(reads.paused[k - 1], kind(k, ("migrate",))),
+                      z3.And(reads.paused[k], kind(k, ("migrate-paused",))),
                       z3.And(armed, z3.Not(kind(k, ("cont",)))))
         out.append(seen)
     return out

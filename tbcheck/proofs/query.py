@@ -107,6 +107,19 @@ def scoped(s: z3.Solver, terms: list[z3.BoolRef], units: int
         return z3.unknown, None
     s.push()
     s.add(terms)
-    out = ask(s, units)
+    r, m = ask(s, units)
     s.pop()
-    return out
+    if m is not None and not _satisfies(m, terms):
+        # z3 can hand back from a pushed question a model that satisfies neither the question
+        # nor the solver's constraints (seen on seed-units-fixed no-overflow once the step
+        # alternatives grew): ask again on a solver of its own, whose models are whole
+        fresh = z3.Solver()
+        fresh.add(s.assertions())
+        r, m = ask(fresh, units, *terms)
+        if m is not None and not _satisfies(m, [*terms, *s.assertions()]):
+            return z3.unknown, None
+    return r, m
+
+
+def _satisfies(m: z3.ModelRef, terms: list[z3.BoolRef]) -> bool:
+    return all(z3.is_true(m.eval(t, model_completion=True)) for t in terms)

@@ -26,12 +26,13 @@ from tbcheck.model.world import HostParams, Params, Path, World, WorldState
 from tbcheck.proofs.envelope import Envelope, tolerances
 from tbcheck.properties.monitor import Check, Monitor
 
-Alternative = tuple[Any, ...]  # ("run",), ("migrate", dst), ("savevm", slot) ...
+Alternative = tuple[Any, ...]  # ("run",), ("migrate", dst), ("migrate-paused", dst) ...
 
 
 def alternatives(env: Envelope) -> list[Alternative]:
     alts: list[Alternative] = [("run",), ("stop",), ("cont",)]
     alts += [("migrate", h) for h in range(env.nhosts)]
+    alts += [("migrate-paused", h) for h in range(env.nhosts)]  # into a destination with -S
     alts += [("migrate-fail",)]
     alts += [("savevm", s) for s in env.slots] + [("loadvm", s) for s in env.slots]
     return alts
@@ -48,7 +49,8 @@ class StepVars:
     def rest(self, alt: Alternative) -> Num:
         """How long the VM is left alone after the event, so that every alternative ends the
         step at the same instant ``t_k + p1 + p2 + p3 + d`` (one time term, never an ``ite``)."""
-        used = {"migrate": 3, "migrate-fail": 2, "savevm": 1, "loadvm": 1}.get(alt[0], 0)
+        used = {"migrate": 3, "migrate-paused": 3, "migrate-fail": 2, "savevm": 1,
+                "loadvm": 1}.get(alt[0], 0)
         total = self.d
         for p in (self.p3, self.p2, self.p1)[: 3 - used]:
             total = total + p
@@ -64,6 +66,8 @@ class StepVars:
             return Cont()
         if kind == "migrate":
             return Migrate(alt[1], self.p1, self.p2, self.p3)
+        if kind == "migrate-paused":
+            return Migrate(alt[1], self.p1, self.p2, self.p3, paused=True)
         if kind == "migrate-fail":
             return MigrateFail(self.p1, self.p2)
         if kind == "savevm":

@@ -88,6 +88,7 @@ class Ghost:
     last: list[Num] | None = None
     pause_ref: list[Num] | None = None
     pause_kind: str | None = None
+    pause_rounded: bool = False  # pause_ref is itself a resume's value (a probe at a load)
     chain_tb: list[Num] | None = None
     chain_t: Num | None = None
     chain_hopped: Bool = field(default_factory=lambda: Bool(False))  # a Bool: not control
@@ -155,6 +156,7 @@ def on_run(t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], tol: Toleranc
 def on_explicit_stop(g: Ghost, tbs: list[Num]) -> None:
     """An explicit pause: it freezes the TB, and ends the running chain."""
     g.pause_ref, g.pause_kind = list(tbs), "frozen-when-stopped"
+    g.pause_rounded = False
     _end_chain(g)
 
 
@@ -162,19 +164,43 @@ def on_explicit_cont(g: Ghost, tbs: list[Num], tol: Tolerances, emit: Emit) -> N
     """An explicit resume: the TB is where the pause (or the loaded snapshot) left it."""
     if g.pause_ref is not None and g.pause_kind is not None:
         _same(g.pause_kind, g.pause_ref, tbs, tol, "resume after an explicit pause"
-              if g.pause_kind == "frozen-when-stopped" else "resume after loadvm", emit)
+              if g.pause_kind == "frozen-when-stopped" else "resume after loadvm", emit,
+              g.pause_rounded)
     g.pause_ref = g.pause_kind = None
+    g.pause_rounded = False
+
+
+def on_paused_arrival(g: Ghost, t: Num, tbs: list[Num], tol: Tolerances, emit: Emit) -> None:
+    """A running guest's migration into a destination started paused (``-S``) has loaded at
+    ``t``; ``tbs`` is the TB the guest would resume at, were it continued now. The time until
+    the load belongs to the migration: tracks-wall-clock judges that TB as a read of the running
+    chain. From the load on it is an explicit pause of that TB (frozen-when-stopped at the
+    ``cont``), and the chain ends there."""
+    if g.chain_tb is not None and g.chain_t is not None:
+        due = P.carried(g.chain_tb, g.chain_t, t, tol.f_g)
+        track = tol.tracking
+        _judge("tracks-wall-clock", "the TB at the load into a paused destination", t, tbs, due,
+               [P.tracks_around(d, track, tol.granularity) for d in due], emit, g.chain_hopped)
+    on_explicit_stop(g, tbs)
+    # that TB is a resume's, rounded as the real resume's may be otherwise (an offset
+    # granularity): the cont is judged within the rounding either way
+    g.pause_rounded = True
 
 
 def on_snapshot_resume(ref: list[Num], tbs: list[Num], tol: Tolerances, what: str,
-                       emit: Emit) -> None:
-    """A resume right after savevm or loadvm: the TB is the snapshot's."""
-    _same("snapshot-frozen", ref, tbs, tol, what, emit)
+                       emit: Emit, rounded: bool = False) -> None:
+    """A resume right after savevm or loadvm: the TB is the snapshot's (``rounded``: the
+    snapshot's TB was a probe's at a paused destination's load, rounded itself)."""
+    _same("snapshot-frozen", ref, tbs, tol, what, emit, rounded)
 
 
 def _same(prop: str, ref: list[Num], tbs: list[Num], tol: Tolerances, what: str,
-          emit: Emit) -> None:
-    _judge(prop, what, None, tbs, ref, [P.frozen_range(a, tol.granularity) for a in ref], emit)
+          emit: Emit, rounded: bool = False) -> None:
+    """``tbs`` is ``ref``, up to ``g - 1`` ticks more; or less too if ``ref`` was rounded up
+    itself (a resume's value taken at a paused destination's load)."""
+    below = max(tol.granularity - 1, 0) if rounded else 0
+    _judge(prop, what, None, tbs, ref,
+           [P.within_range(a, below, max(tol.granularity - 1, 0)) for a in ref], emit)
 
 
 def _judge(prop: str, what: str, t: Num | None, seen: list[Num], due: list[Num],
@@ -241,9 +267,12 @@ class Monitor:
     def on_implicit_resume(self, g: Ghost, t: Num, tbs: list[Num]) -> None:
         on_implicit_resume(g, t, tbs)
 
+    def on_paused_arrival(self, g: Ghost, t: Num, tbs: list[Num], emit: Emit) -> None:
+        on_paused_arrival(g, t, tbs, self.tol, emit)
+
     def on_snapshot_resume(self, ref: list[Num], tbs: list[Num], what: str,
-                           emit: Emit) -> None:
-        on_snapshot_resume(ref, tbs, self.tol, what, emit)
+                           emit: Emit, rounded: bool = False) -> None:
+        on_snapshot_resume(ref, tbs, self.tol, what, emit, rounded)
 
     def on_branch_restart(self, g: Ghost) -> None:
         on_branch_restart(g)

@@ -139,12 +139,14 @@ async def via_file(session: Session, src: Vm, dst_name: str, gap_s: float) -> Vm
     return dst
 
 
-async def cancelled(session: Session, src: Vm, dst_name: str) -> Vm:
-    """Start a live migration, hold it at pre-switchover (source stopped), then cancel it:
-    the model's migrate-fail. Returns the source, which should be running again."""
+async def cancelled(session: Session, src: Vm, dst_name: str, hold_s: float = 0.0) -> Vm:
+    """Start a live migration, hold it at pre-switchover (source stopped) ``hold_s``, then
+    cancel it: the model's migrate-fail. Returns the source, which should be running again."""
     dst, uri = await listen(session, dst_name, "tcp:127.0.0.1:0")
     source_state, since, start = await _start(session, src, dst_name, uri, "tcp", held=True)
     await _held(session, src, since, start)
+    if hold_s > 0:
+        await session.wait(hold_s, src, "switchover held")
     _, win = await src.command("migrate_cancel")
     session.mark("migrate-cancel", src, win)
     status = await src.wait_migration({"cancelled"}, since=since)

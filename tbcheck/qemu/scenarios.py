@@ -90,6 +90,36 @@ async def migrate_held(s: Session) -> None:
     await _run_and_read(s, dst)
 
 
+def _hold_s(s: Session) -> float:
+    """How long a held-switchover scenario holds: half the delay, at most half a second (the
+    scenario stays a few seconds long)."""
+    return min(s.opts.delay_s / 2, 0.5)
+
+
+@scenario("held-switchover", "live migration held briefly at pre-switchover, then continued")
+async def held_switchover(s: Session) -> None:
+    """The model's migrate with a longer save phase: the source stops, the switchover waits,
+    migrate-continue saves the device state and the destination resumes."""
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    dst = await migration.live(s, src, "dst", hold_s=_hold_s(s))
+    await s.reads(dst, "after-migrate")
+    await s.reads(src, "source-postmigrate")
+    await s.quit(src)
+    await _run_and_read(s, dst)
+
+
+@scenario("held-switchover-cancel", "live migration held at pre-switchover, then cancelled")
+async def held_switchover_cancel(s: Session) -> None:
+    """The model's migrate-fail whose cancel phase is the hold: the source, stopped at
+    pre-switchover, waits and resumes when the migration is cancelled."""
+    src = await s.start_vm("src")
+    await s.reads(src, "before-migrate")
+    await migration.cancelled(s, src, "dst", hold_s=_hold_s(s))
+    await s.reads(src, "after-cancel")
+    await _run_and_read(s, src)
+
+
 @scenario("migrate-to-paused", "a running guest migrated to a destination started with -S, cont")
 async def migrate_to_paused(s: Session) -> None:
     src = await s.start_vm("src")

@@ -168,7 +168,7 @@ class _Replay:
         if st.kind == Kind.CONT:
             return Cont()
         if st.kind == Kind.MIGRATE:
-            return Migrate(self.sc.vms.index(st.to or ""), d[0], d[1], d[2])
+            return Migrate(self.sc.vms.index(st.to or ""), d[0], d[1], d[2], st.paused_dst)
         if st.kind == Kind.MIGRATE_FAIL:
             return MigrateFail(d[0], d[1])
         if st.kind == Kind.SAVEVM:

@@ -233,16 +233,27 @@ class Judge:
         return (self.carry(a.tb, a.win.mid, s.win.mid),
                 self.err(a.win.width, s.win.width, span=s.win.mid - a.win.mid) + SLACK)
 
+    @staticmethod
+    def arrived_paused(sc: RecordedScenario, st: Step) -> list[Reading]:
+        """The reads of a paused destination that a running guest's migration ``st`` arrived
+        in (their TB is the one the guest would resume at), up to the next step."""
+        return [r for r in sc.reads if not r.guest and r.step == st.index and r.vm == st.to]
+
     def pauses(self, sc: RecordedScenario) -> None:
         for st in sc.steps:
-            if st.kind is not Kind.STOP:
+            at_load = st.kind is Kind.MIGRATE and st.paused_dst
+            if st.kind is not Kind.STOP and not at_load:
                 continue
             resume = self.resume_of(sc, st)
             if resume is None:
                 continue
-            stop = self.at_stop(sc, st)
+            # an explicit pause from the stop, or from a paused destination's load, where no
+            # TB was read: the destination's paused reads stand for it
+            stop = None if at_load else self.at_stop(sc, st)
             ref, err = stop if stop else (None, 0)
             paused = self.between(sc, st, resume)
+            if at_load:  # not the stopped source's reads: the guest is on the destination
+                paused = [r for r in paused if r.vm == st.to or r.step > st.index]
             if ref is None and not paused:
                 continue
             self.acc["frozen-when-stopped"].situation(
@@ -266,6 +277,10 @@ class Judge:
                 chain = _Chain()
             elif st.running and st.kind in (Kind.MIGRATE, Kind.MIGRATE_FAIL):
                 chain.hopped |= set(chain.refs)
+            if st.paused_dst:  # the migration's time ends at the load: the chain with it
+                self.load_read(sc, chain, st)
+                self.end_chain(chain)
+                chain = _Chain()
             for r in by_step.get(st.index, []):
                 self.chain_read(sc, chain, r)
         self.end_chain(chain)
@@ -281,6 +296,27 @@ class Judge:
                      P.tracks_range(a.tb, t0, r.win.mid, self.f, 0, SLACK, self.g, err),
                      sc, r, r.tb, f"the chain's first read at line {a.line} plus true time",
                      chain.fails, self.carry(a.tb, t0, r.win.mid))
+        chain.situation |= r.vcpu in chain.hopped
+
+    def load_read(self, sc: RecordedScenario, chain: _Chain, st: Step) -> None:
+        """A running guest's migration into a destination started paused: the TB the
+        destination holds from its load on (its first paused read; the TB stays there until the
+        cont, which frozen-when-stopped judges) is the chain's reference plus the true time
+        from the reference to the load."""
+        paused = self.arrived_paused(sc, st)
+        if not paused:
+            return
+        r, load = paused[0], st.instants[At.POST_LOAD]
+        a = chain.refs.get(r.vcpu)
+        if a is None:
+            return
+        t0, err = a.win.mid, self.err(a.win.width, load.win.width)
+        self.compare(P.tracks(Int(a.tb), Int(t0), Int(r.tb), Int(load.est), self.f, 0, SLACK,
+                              self.g, err),
+                     P.tracks_range(a.tb, t0, load.est, self.f, 0, SLACK, self.g, err),
+                     sc, r, r.tb, f"the chain's first read at line {a.line} plus true time "
+                     "to the paused destination's load", chain.fails,
+                     self.carry(a.tb, t0, load.est))
         chain.situation |= r.vcpu in chain.hopped
 
     def end_chain(self, chain: _Chain) -> None:

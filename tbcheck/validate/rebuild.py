@@ -238,15 +238,26 @@ class Rebuilder:
         src, dst = st.vm, st.to or ""
         arrived = m.get("dest_state")  # the destination's run state once the migration ended
         if st.running and arrived is not None and arrived != "running":
-            self.beyond_model(f"line {line}: a running guest's migration into a destination "
-                              f"started paused (it arrived {arrived!r}) is not modelled: the "
-                              "model's destination resumes by itself", st)
-            return
+            if arrived != "paused":
+                self.fail(f"line {line}: a running guest's migration left the destination "
+                          f"{arrived!r}; the model has it running, or paused (started with -S)")
+                return
+            st.paused_dst = True  # -S: the model's migrate(H, paused)
         if not st.running and arrived == "running":
             self.fail(f"line {line}: a paused guest's migration left the destination running; "
                       "the model keeps it paused until cont")
             return
-        if st.running:
+        if st.running and st.paused_dst:  # the destination loads and stays paused
+            stop_by = _window(self.mig_marks.get("migrate-held", m)).hi
+            stop, _ = self.stop_in(src, start.lo, stop_by)
+            saved = self.find(src, "MIGRATION", stop.est, done.hi, "completed")
+            loaded = self.find(dst, "MIGRATION", stop.est, done.hi, "completed")
+            pre = max(stop.est, saved.t if saved else stop.est)
+            post = max(pre, loaded.t if loaded else done.hi)
+            st.instants = {At.STOP: stop, At.PRE_SAVE: _fixed(pre), At.POST_LOAD: _fixed(post),
+                           At.END: _fixed(post)}
+            self.running = False
+        elif st.running:
             stop_by = _window(self.mig_marks.get("migrate-held", m)).hi
             stop, _ = self.stop_in(src, start.lo, stop_by)
             # the destination reports "completed" only after it started the guest

@@ -45,7 +45,9 @@ class StepKind(StrEnum):
 class InstantName(StrEnum):
     """The moments of a step that the model's event has a time for. A step the guest runs
     through has ``STOP`` ... ``RESUME`` (a running migration: with ``PRE_SAVE`` and
-    ``POST_LOAD`` between); one the guest stays paused through has ``START`` ... ``END``."""
+    ``POST_LOAD`` between); one the guest stays paused through has ``START`` ... ``END``; a
+    running guest's migration into a destination started paused has ``STOP``, ``PRE_SAVE``,
+    ``POST_LOAD`` (the load, where its explicit pause begins) and ``END`` (the same instant)."""
 
     BOOT = "boot"
     STOP = "stop"
@@ -96,11 +98,12 @@ class Step:
     running: bool  # the guest was running when the step began
     to: str | None = None
     snapshot: str | None = None
+    paused_dst: bool = False  # a running guest's migration into a destination started paused
     instants: dict[InstantName, Instant] = field(default_factory=dict)
 
     def label(self) -> str:
         if self.kind in (StepKind.MIGRATE, StepKind.MIGRATE_FAIL):
-            return f"{self.kind} {self.vm}->{self.to}"
+            return f"{self.kind} {self.vm}->{self.to}" + (" (paused)" if self.paused_dst else "")
         if self.snapshot:
             return f"{self.kind} {self.snapshot}"
         return str(self.kind)

@@ -90,3 +90,86 @@ def test_a_paused_savevm_and_loadvm_compare_with_the_pause() -> None:
     assert path.ws.ghost.pause_kind == "snapshot-frozen"
     assert path.ws.ghost.pause_ref is not None
     assert [value(x) for x in path.ws.ghost.pause_ref] == [value(x) for x in at_stop]
+
+
+def _play(name: str, text: str):  # type: ignore[no-untyped-def]
+    rules = builtin(name)
+    params = concrete_params()
+    world = World(rules, params, Monitor(tolerances_for(rules, params)))
+    path = world.boot()
+    for ev in parse(text):
+        assert world.enabled(path.ws, ev), ev
+        (path,) = [p for p in world.step(path, ev) if value(p.cond)]
+    return world, path
+
+
+def _judged(path, prop: str, what: str) -> list[bool]:  # type: ignore[no-untyped-def]
+    return [bool(value(c.ok)) for _, c in path.checks if c.prop == prop and what in c.what]
+
+
+PAUSED_DST = "run(1s) migrate(1, paused, save=100ms, transfer=200ms, resume=50ms) run(5s) cont"
+
+
+def test_a_destination_started_paused_waits_for_cont() -> None:
+    """The source stops as for a live migration; the destination loads and stays paused (no
+    read, the rule set's cont not called) until the user's cont."""
+    calls: list[str] = []
+
+    class Spy(builtin("qemu-tcg")):  # type: ignore[misc, valid-type]
+        def stop(self, vm, state):  # type: ignore[no-untyped-def]
+            calls.append(f"stop {state}")
+            super().stop(vm, state)
+
+        def cont(self, vm):  # type: ignore[no-untyped-def]
+            calls.append("cont")
+            super().cont(vm)
+
+    params = concrete_params()
+    world = World(Spy, params, Monitor(tolerances_for(Spy, params)))
+    path = world.boot()
+    calls.clear()
+    for ev in parse(PAUSED_DST.removesuffix(" cont")):
+        (path,) = [p for p in world.step(path, ev) if value(p.cond)]
+    assert calls[0] == "stop finish-migrate"  # the source's, as for a live migration
+    assert path.ws.vm.rules.ticks_enabled is False  # the probe's cont ran on a copy only
+    assert path.ws.vm.state == PAUSED and path.ws.vm.host == 1
+    assert [o.event for o in path.observations][-1] == "migrate"  # nothing read after the stop
+    assert not world.enabled(path.ws, parse("migrate(2, paused)")[0])  # of a running guest only
+    assert world.enabled(path.ws, parse("migrate(2)")[0])
+    (path,) = [p for p in world.step(path, parse("cont")[0]) if value(p.cond)]
+    assert calls[-1] == "cont" and path.ws.vm.state == "running"
+    assert path.ws.vm.rules.ticks_enabled is True
+
+
+def test_the_migration_owns_the_time_to_the_load_and_the_pause_the_rest() -> None:
+    """qemu-tcg freezes the TB from the source's stop to the cont: the migration's time is
+    lost (tracks-wall-clock at the load), the pause is frozen. seed-anchored resumes at the
+    anchored TB of the cont: the migration's time is counted, and so is the pause."""
+    _, tcg = _play("qemu-tcg", PAUSED_DST)
+    assert _judged(tcg, "tracks-wall-clock", "load into a paused destination") == [False]
+    assert _judged(tcg, "frozen-when-stopped", "") == [True]
+    _, anchored = _play("seed-anchored", PAUSED_DST)
+    assert _judged(anchored, "tracks-wall-clock", "load into a paused destination") == [True]
+    assert _judged(anchored, "frozen-when-stopped", "") == [False]
+    at_cont = [o.tb for o in anchored.observations if o.event == "cont"]
+    # ahead by the 5.05 s of the pause at 512 MHz: the pause counted, not the 300 ms migration
+    assert value(at_cont[0]) - (512_000_000 + 300 * 512_000) == 5_050 * 512_000
+
+
+def test_a_snapshot_of_a_paused_destination_stands_for_the_tb_at_the_load() -> None:
+    _, path = _play("qemu-tcg", "run(1s) migrate(1, paused, save=1ms) run(1s) savevm(s1) cont "
+                    "run(2s) loadvm(s1)")
+    before = [o.tb for o in path.observations if o.event == "migrate"][:2]  # at the stop
+    assert [value(x) for x in path.ws.snapshots["s1"].ref] == [value(x) for x in before]
+    assert all(_judged(path, "snapshot-frozen", ""))
+
+
+def test_a_pause_from_a_load_allows_the_rounding_of_both_resumes() -> None:
+    """KVM-HV rounds the offset at the probe (the TB at the load) and again at the real cont,
+    each up by less than 2**24 ticks: the cont may be below the probe by that rounding."""
+    _, path = _play("qemu-ppc-v3", "run(1s) migrate(1, paused) run(1s) cont")
+    assert all(_judged(path, "frozen-when-stopped", ""))
+    g = builtin("qemu-ppc-v3").offset_granularity
+    (chk,) = [c for _, c in path.checks if c.prop == "frozen-when-stopped"]
+    lo, hi = chk.allowed[0]
+    assert value(hi) - value(lo) == 2 * (g - 1)  # below by g - 1 too, not only above

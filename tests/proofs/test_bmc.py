@@ -27,18 +27,19 @@ def test_v1_bug_is_found_and_replays() -> None:
     assert v.verdict == Status.VIOLATED
     cx = v.counterexample
     assert cx is not None and cx.replayed
-    kinds = [e.kind for e in cx.trace.events]
+    # the pause begins at a stop or at a paused destination's load
+    kinds = ["stop" if e.kind == "migrate" and e.paused else e.kind for e in cx.trace.events]
     assert "stop" in kinds and "cont" in kinds and kinds.index("stop") < kinds.index("cont")
     assert cx.trace.violations("frozen-when-stopped")
 
 
 def test_proof_carries_both_witnesses() -> None:
-    v = decide("seed-corrected", "frozen-when-stopped", depth=3)
+    v = decide("qemu-tcg", "frozen-when-stopped", depth=3)
     assert v.verdict == Status.PROVED
     assert v.witnesses["assumptions"]["satisfiable"] is True
     sit = v.witnesses["situation"]
     assert sit["reachable"] is True
-    kinds = [e.kind for e in sit["events"]]
+    kinds = ["stop" if e.kind == "migrate" and e.paused else e.kind for e in sit["events"]]
     assert "stop" in kinds and "cont" in kinds  # the situation: a pause and its resume
 
 
@@ -65,7 +66,7 @@ def test_a_counterexample_that_does_not_replay_is_a_tool_error(monkeypatch: pyte
     real = verdict.run
 
     def replay_on_other_rules(rules, params, events, tol):  # noqa: ANN001, ANN202
-        return real(builtin("seed-corrected"), params, events, tol)
+        return real(builtin("qemu-tcg"), params, events, tol)  # freezes every pause
 
     monkeypatch.setattr(verdict, "run", replay_on_other_rules)
     v = decide("qemu-ppc-v1", "frozen-when-stopped", depth=4)
@@ -110,7 +111,7 @@ def _undecided_from(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_stalled_step_is_proved_to_the_depth_before_it(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
     _undecided_from(3, monkeypatch)
-    u = unroll(builtin("seed-corrected"), Envelope(depth=3))
+    u = unroll(builtin("qemu-tcg"), Envelope(depth=3))
     v = bmc.check(u, "frozen-when-stopped", CellOptions(deepen=True))
     assert v.verdict == Status.PROVED and v.depth == 2
     assert "proved to depth 2; undecided at depth 3" in v.reason
@@ -161,7 +162,7 @@ class _StandInInduction:
 
 
 def test_an_induction_that_does_not_close_leaves_the_bounded_passes_their_budget() -> None:
-    u = unroll(builtin("seed-corrected"), Envelope(depth=3))
+    u = unroll(builtin("qemu-tcg"), Envelope(depth=3))
     ind = _StandInInduction(units=3 * CELL, closes=False)  # more than the cell's budget
     v = bmc.check(u, "frozen-when-stopped", CellOptions(induction_first=True),
                   inductor=ind)  # type: ignore[arg-type]
@@ -171,7 +172,7 @@ def test_an_induction_that_does_not_close_leaves_the_bounded_passes_their_budget
 
 
 def test_a_bounded_proof_done_before_the_pause_never_pays_for_the_induction() -> None:
-    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    u = unroll(builtin("qemu-tcg"), Envelope(depth=2))
     ind = _StandInInduction(units=0, closes=True)
     v = bmc.check(u, "frozen-when-stopped", CellOptions(induce_after=10**12),
                   inductor=ind)  # type: ignore[arg-type]
@@ -180,7 +181,7 @@ def test_a_bounded_proof_done_before_the_pause_never_pays_for_the_induction() ->
 
 def test_a_slow_bounded_proof_pauses_for_the_induction(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bounded, "SEARCH_Q", 0)  # the search settles no step before it
-    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    u = unroll(builtin("qemu-tcg"), Envelope(depth=2))
     ind = _StandInInduction(units=0, closes=True)
     v = bmc.check(u, "frozen-when-stopped", CellOptions(induce_after=0),
                   inductor=ind)  # type: ignore[arg-type]
@@ -192,7 +193,7 @@ def test_a_slow_bounded_proof_pauses_for_the_induction(monkeypatch: pytest.Monke
 def test_the_bounded_proof_resumes_after_an_induction_that_does_not_close(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bounded, "SEARCH_Q", 0)
-    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    u = unroll(builtin("qemu-tcg"), Envelope(depth=2))
     ind = _StandInInduction(units=3 * CELL, closes=False)  # more than the cell's budget
     v = bmc.check(u, "frozen-when-stopped", CellOptions(induce_after=0),
                   inductor=ind)  # type: ignore[arg-type]
@@ -217,7 +218,7 @@ def test_a_slow_search_pauses_for_the_induction_too(monkeypatch: pytest.MonkeyPa
             return super().prove(prop, units)
 
     monkeypatch.setattr(bounded, "_ask", counted)
-    u = unroll(builtin("seed-corrected"), Envelope(depth=2))
+    u = unroll(builtin("qemu-tcg"), Envelope(depth=2))
     ind = Counting(units=0, closes=True)
     v = bmc.check(u, "frozen-when-stopped", CellOptions(induce_after=0),
                   inductor=ind)  # type: ignore[arg-type]

@@ -72,6 +72,26 @@ def test_a_refused_migration_forks_and_the_right_branch_is_taken() -> None:
         _agree("seed-corrected", ENV, draw, events)
 
 
+@pytest.mark.parametrize("name", ["qemu-tcg", "qemu-ppc-v3", "seed-anchored", "seed-corrected"])
+def test_the_engines_agree_on_a_destination_started_paused(name: str) -> None:
+    """The probe at the load (a cont on a copy) and the pause after it are one definition: the
+    symbolic terms give the concrete checks, and a violation at the cont is one the SMT
+    engine's unrolling (step alternative ``migrate-paused``) finds under the same values."""
+    from tbcheck.model.domain import Int
+    from tbcheck.model.events import Cont, Migrate, Run
+
+    events = [Run(Int(10**9)), Migrate(1, Int(5), Int(7), Int(10**6), paused=True),
+              Run(Int(3 * 10**9)), Cont(), Run(Int(10**9))]
+    h = draws.HostDraw(512_000_000, 10**6, 0, 0)
+    draw = draws.ParamDraw((h, replace(h, counter0=7 * 10**9), h), 10**9, 10**12, 2)
+    assert _agree(name, ENV, draw, events) > 0
+    conc = concrete_run(builtin(name), draw.params(), events,
+                        tolerances(builtin(name), ENV, draw.params()), strict=False)
+    for prop in ("frozen-when-stopped", "tracks-wall-clock"):
+        if any(c.prop == prop and not c.ok.v for _, c in conc.checks):
+            _solve(*unroll_query(builtin(name), ENV, draw, events, prop))
+
+
 # ----------------------------------------------------------------- (b) fuzzer finding => sat
 
 # (name, property, shrink): two shrunk findings (shared with test_fuzz), the others as first

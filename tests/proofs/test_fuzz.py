@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fuzz_findings import ENV, finding
@@ -19,14 +20,22 @@ from tbcheck.proofs.envelope import tolerances
 from tbcheck.proofs.fuzz import fuzz
 
 
+def _pause_kind(e: Any) -> str:
+    """An event's kind, a migration into a destination started paused counting as a stop (the
+    explicit pause begins at its load)."""
+    return "stop" if e.kind == "migrate" and e.paused else e.kind
+
+
 @pytest.mark.parametrize("name", ["qemu-ppc-v1", "qemu-ppc-v0"])
 def test_finds_the_frozen_when_stopped_bug_and_shrinks_it(name: str) -> None:
     v = finding(name, "frozen-when-stopped")
     assert v.check.prop == "frozen-when-stopped"
-    kinds = [e.kind for e in v.events]
-    # shrunk: the pause, something while paused, the resume (and at most one event before the
-    # pause: KVM-HV's rounding can make it cheaper to keep one than to lengthen the pause)
-    assert kinds[-1] == "cont" and "stop" in kinds and 3 <= len(kinds) <= 4
+    kinds = [_pause_kind(e) for e in v.events]
+    # shrunk: the pause (a stop, or a migration into a destination started paused), something
+    # while paused (or only the time a paused destination waits), the resume (and at most one
+    # event before the pause: KVM-HV's rounding can make it cheaper to keep one than to
+    # lengthen the pause)
+    assert kinds[-1] == "cont" and "stop" in kinds and 2 <= len(kinds) <= 4
     assert "cont" not in kinds[:-1] and "read" not in kinds
     assert v.step == len(v.events)
     assert all(h.freq == v.draw.hosts[0].freq for h in v.draw.hosts)  # shrunk to one frequency
@@ -41,13 +50,13 @@ def test_v1_needs_a_migration_while_paused_but_v0_only_time() -> None:
     phases)."""
     def paused(v):  # type: ignore[no-untyped-def]
         """The kinds of the events between the (last) stop and the final cont."""
-        kinds = [e.kind for e in v.events]
+        kinds = [_pause_kind(e) for e in v.events]
         return set(kinds[len(kinds) - 1 - kinds[::-1].index("stop") + 1:-1])
 
     v1 = finding("qemu-ppc-v1", "frozen-when-stopped")
     assert paused(v1) & {"migrate", "migrate-fail", "savevm"}  # a pre_save while paused
     v0 = finding("qemu-ppc-v0", "frozen-when-stopped")
-    assert paused(v0) and paused(v0) <= {"run", "migrate", "migrate-fail", "savevm"}
+    assert paused(v0) <= {"run", "migrate", "migrate-fail", "savevm"}  # time passing, at most
     # v1 does freeze a pause in which only time passes: the bug is not v0's
     from tbcheck.model.domain import Int
     from tbcheck.model.events import Cont, Run
@@ -59,7 +68,9 @@ def test_v1_needs_a_migration_while_paused_but_v0_only_time() -> None:
 
 
 def test_nothing_found_where_the_model_proves_the_property() -> None:
-    out = fuzz(builtin("seed-corrected"), "frozen-when-stopped", ENV, profile="ci",
+    # (no seed-* rule set freezes a pause that begins at a paused destination's load: its
+    # cont counts the migration, which to it never ended; qemu-tcg freezes every pause)
+    out = fuzz(builtin("qemu-tcg"), "frozen-when-stopped", ENV, profile="ci",
                examples=150, database=None)
     assert out.verdict == "not found", out.violation
     assert out.examples >= 150 and out.examples_per_s > 0

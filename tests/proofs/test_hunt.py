@@ -33,7 +33,7 @@ def test_finds_the_deep_historical_bugs(name: str, prop: str) -> None:
 
 
 def test_nothing_found_where_the_model_proves_the_property() -> None:
-    cx, runs = hunt(builtin("seed-corrected"), "frozen-when-stopped", DEEP, runs=60)
+    cx, runs = hunt(builtin("seed-corrected"), "vcpus-agree", DEEP, runs=60)
     assert cx is None and runs == 60
 
 
@@ -63,9 +63,9 @@ def test_a_proof_runs_no_fuzzer(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(passes, "_concrete", spy)
     u = unroll(builtin("seed-corrected"), Envelope(depth=2))
-    v = bmc.check(u, "frozen-when-stopped", CellOptions(fuzz_examples=50, random_runs=20))
+    v = bmc.check(u, "vcpus-agree", CellOptions(fuzz_examples=50, random_runs=20))
     assert v.verdict == Status.PROVED and asked == ["random"]
-    v = bmc.check(u, "frozen-when-stopped",
+    v = bmc.check(u, "vcpus-agree",
                   CellOptions(rlimit=1, fuzz_examples=20, random_runs=20))
     assert v.verdict == Status.UNKNOWN and asked[1:] == ["random", "fuzz"]
 

@@ -44,15 +44,17 @@ def test_an_envelope_without_room_gives_no_induction() -> None:
     assert not out.proved and "no room below 2**63" in out.reason
 
 
-def test_seed_corrected_is_proved_for_every_depth_on_every_property() -> None:
-    """Its monotonic proof needs the bounds that grow with time (no TB reaches 2**64 within
-    the horizon), which only the linear abstraction decides quickly; the bounded proofs stall
-    at depth 3 or 4. tracks-wall-clock is violated per chain (its clamp drifts over round
-    trips): the induction step must not prove it."""
+def test_seed_corrected_is_proved_for_every_depth_on_vcpus_agree_only() -> None:
+    """vcpus-agree holds of every state. The others do not close: tracks-wall-clock is
+    violated per chain (its clamp drifts over round trips), frozen-when-stopped and
+    snapshot-frozen at a paused destination (its cont counts the wait), and the states that
+    migration adds (paused, with a migration's stop still to be counted at the cont) are
+    outside every invariant the search finds for monotonic, guest-frequency and no-overflow:
+    the induction step must prove none of them."""
     ind = Inductor(builtin("seed-corrected"), Envelope(), 200 * MEGA)
     for prop in property_names():
         out = ind.prove(prop, 50 * MEGA)
-        assert out.proved == (prop != "tracks-wall-clock"), f"{prop}: {out.reason}"
+        assert out.proved == (prop == "vcpus-agree"), f"{prop}: {out.reason}"
 
 
 def test_qemu_ppc_v0_monotonic_is_proved_for_every_depth() -> None:

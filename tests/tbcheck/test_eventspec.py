@@ -18,13 +18,23 @@ def _plain(evs: list) -> list:
 
 EVENTS = [Run(Int(10**9)), Stop(), Run(Int(5)), Migrate(2, Int(1), Int(2), Int(3)), Cont(),
           MigrateFail(Int(7), Int(0)), SaveVM("s2", Int(99)), LoadVM("s2", Int(12345678901234)),
-          Read(1), Run(Int(0))]
+          Read(1), Run(Int(0)), Migrate(1, Int(4), Int(5), Int(6), paused=True), Cont()]
 
 
 def test_unparse_is_read_back_by_parse() -> None:
     text = unparse(EVENTS)
     assert _plain(parse(text)) == _plain(EVENTS)
     assert unparse(events_json(EVENTS)) == text  # the JSON form writes the same line
+
+
+def test_a_destination_started_paused_is_a_flag_of_migrate() -> None:
+    (ev,) = parse("migrate(2, paused, save=1ms, transfer=2ms)")
+    assert ev == Migrate(2, Int(10**6), Int(2 * 10**6), Int(0), paused=True)
+    assert parse("migrate(2, 5, paused)")[0] == Migrate(2, Int(5), Int(0), Int(0), paused=True)
+    assert parse("migrate(2)")[0].paused is False
+    assert unparse([ev]) == "migrate(2, paused, save=1000000, transfer=2000000, resume=0)"
+    assert "paused" not in unparse(parse("migrate(2)"))  # left off at its default
+    assert "paused" not in events_json(parse("migrate(2)"))[0]
 
 
 def test_the_run_command_names_every_constant() -> None:

@@ -17,8 +17,11 @@ class Rules(RuleSet):
     summary = "Arm KVM: the virtual counter saved at stop, restored at cont, migrated as saved"
     source = "QEMU target/arm/kvm.c kvm_arm_vm_state_change, kvm_arm_cpu_pre_save/post_load"
     adjvtime = True
+    # monotonic: with destinations started paused the induction finds no invariant; the
+    # bounded proof reaches depth 4 (asked 4 or 5; asked 8, depth 3: the search's share of the
+    # budget on the deeper steps leaves it less), and no counterexample is found to depth 8
     expected = {
-        "monotonic": "proved for every depth",
+        "monotonic": "proved to depth 4",
         "frozen-when-stopped": "vacuous below depth 2, proved for every depth",
         "tracks-wall-clock": "violated from depth 1",
         "guest-frequency": "violated from depth 1",

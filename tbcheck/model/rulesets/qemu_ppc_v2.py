@@ -18,8 +18,8 @@ class Rules(V1):
     # each outcome at every depth, as `tbcheck prove --depth D` gives it for D = 1..8 at
     # the default budgets (the forms: tbcheck/gate.py); README, "Reading a verdict", says why
     expected = {
-        "monotonic": "violated from depth 4",
-        "frozen-when-stopped": "vacuous below depth 2, violated from depth 4",
+        "monotonic": "violated from depth 3",
+        "frozen-when-stopped": "vacuous below depth 2, violated from depth 3",
         "tracks-wall-clock": "violated from depth 1",
         "guest-frequency": "violated from depth 1",
         "vcpus-agree": "proved for every depth",

@@ -40,11 +40,11 @@ class Rules(RuleSet):
     source = "seed mail (Cave-Ayland to Gibson, qemu-ppc, July 2018), corrected and anchored"
     expected = {
         "monotonic": "proved to depth 2",
-        "frozen-when-stopped": "vacuous below depth 2, proved for every depth",
+        "frozen-when-stopped": "vacuous below depth 2, violated from depth 2",
         "tracks-wall-clock": "proved to depth 1",
         "guest-frequency": "proved to depth 2",
         "vcpus-agree": "proved for every depth",
-        "snapshot-frozen": "proved for every depth",
+        "snapshot-frozen": "violated from depth 4",
         "no-overflow": "proved to depth 2",
     }
 

@@ -84,10 +84,12 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
     stats = stats if stats is not None else Stats()
     dur, phase = draws.run_ns(env), draws.phase_ns(env)
     # the events the preconditions ask about, made once: Hypothesis asks every rule's
-    # precondition at every step, and enabledness depends on the kind alone
+    # precondition at every step, and enabledness depends on the kind alone (and a migration's
+    # paused)
     zero = Int(0)
     probe_run, probe_stop, probe_cont, probe_read = Run(zero), Stop(), Cont(), Read(0)
     probe_migrate, probe_fail = Migrate(0, zero, zero, zero), MigrateFail(zero, zero)
+    probe_migrate_paused = Migrate(0, zero, zero, zero, paused=True)
     probe_save = SaveVM(env.slots[0], zero)
 
     class TimebaseMachine(RuleBasedStateMachine):
@@ -150,6 +152,13 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
               p_resume=phase)
         def migrate(self, dst: int, p_save: int, p_transfer: int, p_resume: int) -> None:
             self.apply(Migrate(dst, Int(p_save), Int(p_transfer), Int(p_resume)))
+
+        @precondition(lambda self: self.can(probe_migrate_paused))
+        @rule(dst=st.integers(0, env.nhosts - 1), p_save=phase, p_transfer=phase,
+              p_resume=phase)
+        def migrate_paused(self, dst: int, p_save: int, p_transfer: int, p_resume: int) -> None:
+            """A running guest's migration into a destination started paused (-S)."""
+            self.apply(Migrate(dst, Int(p_save), Int(p_transfer), Int(p_resume), paused=True))
 
         @precondition(lambda self: self.can(probe_fail))
         @rule(p_save=phase, p_cancel=phase)

@@ -104,7 +104,7 @@ def _symbolic_event(ev: Event, k: int, env: Envelope, var: Any) -> Event:
         return Run(var(Int, f"d{k}", 0, env.max_run_ns, int(value(ev.d))))
     if isinstance(ev, Migrate):
         return Migrate(ev.dst, ph("p_save", ev.p_save), ph("p_transfer", ev.p_transfer),
-                       ph("p_resume", ev.p_resume))
+                       ph("p_resume", ev.p_resume), ev.paused)
     if isinstance(ev, MigrateFail):
         return MigrateFail(ph("p_save", ev.p_save), ph("p_cancel", ev.p_cancel))
     if isinstance(ev, SaveVM):
@@ -180,7 +180,8 @@ def _as_steps(events: list[Event]) -> list[tuple[tuple[Any, ...], list[int], int
         elif isinstance(ev, Cont):
             steps.append((("cont",), [], 0))
         elif isinstance(ev, Migrate):
-            steps.append((("migrate", ev.dst), [int(value(x)) for x in
+            steps.append((("migrate-paused" if ev.paused else "migrate", ev.dst),
+                          [int(value(x)) for x in
                                                 (ev.p_save, ev.p_transfer, ev.p_resume)], 0))
         elif isinstance(ev, MigrateFail):
             steps.append((("migrate-fail",), [int(value(ev.p_save)), int(value(ev.p_cancel))],
