@@ -98,8 +98,11 @@ def symbols(env: Envelope, prefix: str = "") -> Symbols:
         f = shared_f if shared_f is not None else var(Int, f"freq{h}", env.fmin_hz, env.fmax_hz)
         e = var(Int, f"skew{h}", 0, env.eps_ns)
         skew = Int(base.v + e.v, base.lo, base.hi + env.eps_ns)
+        scales = env.host_scales()
         hosts.append(HostParams(f, var(U64, f"counter{h}", 0, top), skew,
-                                var(Int, f"mono{h}", 0, top)))
+                                var(Int, f"mono{h}", 0, top),
+                                Bool(z3.Bool(f"{prefix}scaling{h}")) if scales is None
+                                else Bool(scales), env.frac_bits))
     params = Params(hosts, var(U64, "tb0", 0, top), env.ncpus)
     n_alt = len(alternatives(env))
     steps = []
