@@ -150,3 +150,23 @@ def test_mutants_are_caught() -> None:
     params = _params([512 * 10**6, 3 * 10**9, 10**8], [False, True, False])
     assert "guest-frequency" in _violations(_Swapped, params, "run(1s) migrate(1) run(1s)")
     assert "no-overflow" in _violations(_Unguarded, params, "run(1s) migrate(2) run(1s)")
+
+
+def test_a_counterexample_on_scaling_hosts_replays_with_them() -> None:
+    """The `tbcheck run` line a counterexample prints carries the hosts' scaling, so the
+    mutant's violation is there when the line is played again (and gone without it)."""
+    from tbcheck.commands.run_cmd import replay
+    from tbcheck.eventspec import run_command
+    from tbcheck.verdicts import params_json
+
+    params = _params([512 * 10**6, 3 * 10**9, 10**8], [False, True, False])
+    line = run_command(params_json(params), parse("run(1s) migrate(1) run(1s)"),
+                       variant_file="RULES")
+    assert "--scaling 0,1,0 --frac-bits 48" in line
+    *_, trace, _ = replay(line.replace("RULES", str(Path(__file__).parents[2] / "examples" /
+                                                    "seed_scaled.py")))
+    assert trace.violations() == [] and trace.observations[-1].host == 1  # scaled, not refused
+    *_, trace, _ = replay(line.replace("RULES", str(Path(__file__).parents[2] / "examples" /
+                                                    "seed_scaled.py"))
+                          .replace("--scaling 0,1,0", "--scaling 0,0,0"))
+    assert trace.observations[-1].host == 0  # without scaling on host 1 it refuses
