@@ -70,7 +70,9 @@ class Envelope:
                f"hosts' realtime clocks agree within {self.eps_ns} ns"]
         out.append("same TB frequency on all hosts" if self.same_frequency
                    else "host TB frequencies may differ")
-        out.append(SCALING[self.scaling] + f" ({self.frac_bits} fraction bits)")
+        if self.scaling != "any" or self.frac_bits != 48:  # the default goes unsaid, as the
+            out.append(SCALING[self.scaling]  # frequency range does (the JSON has them all)
+                       + f" ({self.frac_bits} fraction bits)")
         return out
 
     def host_scales(self) -> bool | None:
