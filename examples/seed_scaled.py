@@ -18,6 +18,7 @@ class Rules(Corrected):
     name = "seed-scaled"
     summary = "seed-corrected, scaling the counter where the host can, refusing where not"
     source = "seed mail's open question; Linux arch/x86/kvm/x86.c set_tsc_khz, kvm_scale_tsc"
+    scales = True  # it uses the host's counter scaling: each host may or may not have it
     expected = {}  # a user's file: each cell is held to "proved", not to seed-corrected's outcomes
 
     def post_load(self, vm, record):

@@ -42,21 +42,34 @@ POSTMIGRATE = "postmigrate"
 TSC_RATIO_MAX = {48: 2**64 - 1, 32: 2**40 - 1}
 
 
+class ScalingUndeclared(TypeError):
+    """A rule set used the host's counter scaling without declaring ``scales = True``."""
+
+
 class Host:
     """What QEMU on one host can read: its counter, its clocks, its counter's frequency, and
     whether its hardware can scale the counter for a guest (``can_scale``, ``frac_bits``)."""
 
     def __init__(self, index: int, freq: Num, counter0: Num, skew: Num, mono0: Num,
-                 now: Any, can_scale: Bool | None = None, frac_bits: int = 48) -> None:
+                 now: Any, can_scale: Bool | None = None, frac_bits: int = 48,
+                 scaling_declared: bool = True) -> None:
         self.index = index
         self._freq, self._counter0, self._skew, self._mono0 = freq, counter0, skew, mono0
         self._now = now  # callable giving true time (Int ns)
-        #: the host has counter scaling (x86: KVM_CAP_TSC_CONTROL); data, symbolic in proofs
-        self.can_scale = Bool(False) if can_scale is None else can_scale
+        self._can_scale = Bool(False) if can_scale is None else can_scale
+        self._declared = scaling_declared
         #: fraction bits of its ratio (48 Intel, 32 AMD): ``guest = (H * ratio) >> frac_bits``
         self.frac_bits = frac_bits
         #: the ratios the hardware takes are ``0 < ratio < max_ratio`` (KVM's set_tsc_khz)
         self.max_ratio = TSC_RATIO_MAX[frac_bits]
+
+    @property
+    def can_scale(self) -> Bool:
+        """The host has counter scaling (x86: KVM_CAP_TSC_CONTROL): data, symbolic in proofs,
+        for a rule set that declares ``scales = True`` (only then is it an unknown)."""
+        if not self._declared:
+            raise ScalingUndeclared("uses the host's counter scaling: declare scales = True")
+        return self._can_scale
 
     @property
     def tb_freq(self) -> U64:
@@ -187,6 +200,9 @@ class RuleSet:
     #: is asked: ``proved@K`` beyond it) or ``"proved for every depth"``. A user's file is held
     #: to "proved to the depth asked" whatever it declares here.
     expected: ClassVar[dict[str, str]] = {}
+    #: the rule set uses the host's counter scaling (``vm.host.can_scale``,
+    #: ``vm.set_all_ratios``): only then is each host's scaling an unknown of its proofs
+    scales: ClassVar[bool] = False
     #: assumptions a built-in's declared outcome needs, as envelope settings:
     #: {property: {"eps_ns": 0}}; each weakens the verdict and is shown beside it
     assume: ClassVar[dict[str, dict[str, Any]]] = {}

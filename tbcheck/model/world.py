@@ -25,6 +25,7 @@ from tbcheck.model.api import (
     Record,
     Refusal,
     RuleSet,
+    ScalingUndeclared,
 )
 from tbcheck.model.domain import U64, Bool, Int, Num, SymbolicBranch, collect_obligations
 from tbcheck.model.events import (
@@ -138,7 +139,7 @@ class World:
     def _vm(self, path: Path, proc: Proc) -> VM:
         hp = self.params.hosts[proc.host]
         host = Host(proc.host, hp.freq, hp.counter0, hp.skew, hp.mono0, lambda: path.ws.t,
-                    hp.scaling, hp.frac_bits)
+                    hp.scaling, hp.frac_bits, self.rules_cls.scales)
         return VM(host, proc.cpus, proc.state)
 
     def _hook(self, path: Path, proc: Proc, name: str, *args: Any) -> Any:
@@ -146,7 +147,7 @@ class World:
         with collect_obligations() as obs:
             try:
                 result = getattr(proc.rules, name)(vm, *args)
-            except SymbolicBranch as exc:
+            except (SymbolicBranch, ScalingUndeclared) as exc:
                 raise RuleError(f"{name}: {exc}") from None
         self.monitor.on_obligations(obs, name, self._emit(path))
         if name == "pre_save" and not isinstance(result, Record):
@@ -170,7 +171,7 @@ class World:
             with collect_obligations() as obs:
                 try:
                     tb = ws.vm.rules.read_tb(vm, cpu)
-                except SymbolicBranch as exc:
+                except (SymbolicBranch, ScalingUndeclared) as exc:
                     raise RuleError(f"read_tb: {exc}") from None
             # the TB's own arithmetic is the rule set's too, on every vCPU: each vCPU's read has
             # its own offset, so its own operations (one check a vCPU, naming it)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tbcheck.properties.monitor import Tolerances
@@ -74,6 +74,12 @@ class Envelope:
             out.append(SCALING[self.scaling]  # frequency range does (the JSON has them all)
                        + f" ({self.frac_bits} fraction bits)")
         return out
+
+    def drawn_for(self, rules: type[RuleSet]) -> Envelope:
+        """The envelope as concrete draws take it for ``rules``: a rule set that does not scale
+        never reads a host's scaling, so none is drawn for it (no random draw spent on it: its
+        random runs and fuzzing stay the same sequences)."""
+        return self if rules.scales else replace(self, scaling="none")
 
     def host_scales(self) -> bool | None:
         """Whether every host scales (True), none does (False), or each may (None)."""

@@ -74,7 +74,7 @@ def walks(rules: type[RuleSet], env: Envelope, runs: int, depth: int, seed: int,
     rng = random.Random(seed)
     alts = alternatives(env)
     for _ in range(runs):
-        draw = random_draw(env, rng)
+        draw = random_draw(env.drawn_for(rules), rng)
         params = draw.params()
         world = World(rules, params, Monitor(tolerances(rules, env, params)),
                       record_observations=False)

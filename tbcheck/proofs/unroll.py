@@ -82,7 +82,9 @@ class Symbols:
     constraints: list[z3.BoolRef]
 
 
-def symbols(env: Envelope, prefix: str = "") -> Symbols:
+def symbols(env: Envelope, prefix: str = "", scaling: bool = False) -> Symbols:
+    """``scaling``: the rule set declares it scales, so each host's scaling is an unknown where
+    the envelope leaves it open (for any other rule set it is never read: a constant)."""
     cons: list[z3.BoolRef] = []
 
     def var(t: type[Num], name: str, lo: int, hi: int) -> Num:
@@ -101,8 +103,8 @@ def symbols(env: Envelope, prefix: str = "") -> Symbols:
         scales = env.host_scales()
         hosts.append(HostParams(f, var(U64, f"counter{h}", 0, top), skew,
                                 var(Int, f"mono{h}", 0, top),
-                                Bool(z3.Bool(f"{prefix}scaling{h}")) if scales is None
-                                else Bool(scales), env.frac_bits))
+                                Bool(z3.Bool(f"{prefix}scaling{h}")) if scales is None and
+                                scaling else Bool(bool(scales)), env.frac_bits))
     params = Params(hosts, var(U64, "tb0", 0, top), env.ncpus)
     n_alt = len(alternatives(env))
     steps = []
@@ -171,7 +173,7 @@ def unroll(rules: type[RuleSet], env: Envelope,
     """With ``observe``, the world records the guest's reads and ``observe`` gets every path
     (the boot's, then each step's before the merge) with that step's reads."""
     t0 = time.perf_counter()
-    sym = symbols(env)
+    sym = symbols(env, scaling=rules.scales)
     world = World(rules, sym.params, Monitor(tolerances(rules, env, sym.params)),
                   record_observations=observe is not None)
     alts = alternatives(env)

@@ -170,3 +170,21 @@ def test_a_counterexample_on_scaling_hosts_replays_with_them() -> None:
                                                     "seed_scaled.py"))
                           .replace("--scaling 0,1,0", "--scaling 0,0,0"))
     assert trace.observations[-1].host == 0  # without scaling on host 1 it refuses
+
+
+class _Undeclared(SCALED):  # type: ignore[misc,valid-type]
+    """Scales without saying so: its proofs would not make the hosts' scaling an unknown."""
+
+    scales = False
+
+
+def test_scaling_without_declaring_it_is_the_rule_sets_error() -> None:
+    from tbcheck.model.world import RuleError
+
+    params = _params([512 * 10**6, 3 * 10**9, 10**8], [False, True, False])
+    try:
+        _violations(_Undeclared, params, "run(1s) migrate(1) run(1s)")
+    except RuleError as exc:
+        assert "declare scales = True" in str(exc)
+    else:
+        raise AssertionError("no error")
