@@ -20,6 +20,7 @@ from tbcheck.model.api import (
     RESTORE_VM,
     RUNNING,
     SAVE_VM,
+    TSC_RATIO_MAX,
     VM,
     Cpu,
     Host,
@@ -28,6 +29,7 @@ from tbcheck.model.api import (
     RuleSet,
     kvm_hv_tb_offset,
     refuse,
+    scale_counter,
 )
 from tbcheck.model.domain import (
     S64,
@@ -53,8 +55,8 @@ from tbcheck.model.domain import (
 
 __all__ = [
     "FINISH_MIGRATE", "INMIGRATE", "KVM_HV_TB_OFFSET_ALIGN", "PAUSED", "POSTMIGRATE",
-    "RESTORE_VM", "RUNNING", "SAVE_VM", "VM", "Cpu", "Host", "Record", "Refusal", "RuleSet",
-    "kvm_hv_tb_offset", "refuse", "S64", "S128", "U32", "U64", "U128", "Bool", "Int",
-    "align_up", "assign", "clamp", "ite", "max_", "min_", "muldiv64", "to_s64", "to_u32",
-    "to_u64", "wrapping_add", "wrapping_sub",
+    "RESTORE_VM", "RUNNING", "SAVE_VM", "TSC_RATIO_MAX", "VM", "Cpu", "Host", "Record",
+    "Refusal", "RuleSet", "kvm_hv_tb_offset", "refuse", "scale_counter", "S64", "S128", "U32",
+    "U64", "U128", "Bool", "Int", "align_up", "assign", "clamp", "ite", "max_", "min_",
+    "muldiv64", "to_s64", "to_u32", "to_u64", "wrapping_add", "wrapping_sub",
 ]

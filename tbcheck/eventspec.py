@@ -119,6 +119,10 @@ def run_command(params: dict[str, Any], events: list[Any], variant: str | None =
     cmd += ["--variant", variant] if variant else ["--variant-file", str(variant_file)]
     cmd += ["--freq", ints("freq_hz"), "--counter0", ints("counter0"),
             "--realtime0", ints("realtime0_ns"), "--mono0", ints("monotonic0_ns")]
+    hosts = params["hosts"]
+    if any(h.get("scaling") for h in hosts):  # as the hosts had it (absent: none scales)
+        cmd += ["--scaling", ",".join(str(int(bool(h.get("scaling")))) for h in hosts),
+                "--frac-bits", str(hosts[0].get("frac_bits", 48))]
     cmd += ["--tb0", str(params["tb0"]), "--vcpus", str(params["ncpus"]),
             "--eps", str(eps_ns), "--slack", str(slack), unparse(events)]
     return shlex.join(cmd)

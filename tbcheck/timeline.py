@@ -87,6 +87,7 @@ def render(trace: Trace, params: Params, prop: str | None = None) -> str:
 def params_line(params: Params) -> str:
     hosts = ", ".join(f"h{i}: f={_v(h.freq)} Hz counter0={_v(h.counter0)} "
                       f"realtime0={_v(h.skew)} ns monotonic0={_v(h.mono0)} ns"
+                      + (f" scaling ({h.frac_bits} fraction bits)" if _v(h.scaling) else "")
                       for i, h in enumerate(params.hosts))
     return f"{hosts}; guest TB at boot {_v(params.tb0)}; f_g={_v(params.f_g)} Hz"
 

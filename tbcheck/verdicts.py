@@ -19,7 +19,8 @@ from tbcheck.weakenings import tolerances, tolerances_line, weakenings
 
 def params_json(params: Any) -> dict[str, Any]:
     return {"hosts": [{"freq_hz": value(h.freq), "counter0": value(h.counter0),
-                       "realtime0_ns": value(h.skew), "monotonic0_ns": value(h.mono0)}
+                       "realtime0_ns": value(h.skew), "monotonic0_ns": value(h.mono0),
+                       "scaling": value(h.scaling), "frac_bits": h.frac_bits}
                       for h in params.hosts],
             "tb0": value(params.tb0), "ncpus": params.ncpus}
 

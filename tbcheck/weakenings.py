@@ -133,6 +133,9 @@ def tolerances(prop: str, env: Any, rules: type[RuleSet], f_g: int | None = None
         out["slack_ticks"] = env.slack_ticks
     if "granularity" in used:
         out["granularity_ticks"] = rules.offset_granularity
+    if prop == "guest-frequency":  # part of the property's words: the hardware's own rounding
+        out["scaled_rounding"] = (f"ceil(f_g / f_h) + ceil(host ticks / 2^{env.frac_bits}) "
+                                  "on a vCPU the rule set scales")
     return out
 
 
@@ -150,4 +153,6 @@ def tolerances_line(tol: dict[str, Any]) -> str:
         parts.append(f"slack {tol['slack_ticks']} ticks")
     if "granularity_ticks" in tol:
         parts.append(f"granularity {tol['granularity_ticks']} ticks")
+    if "scaled_rounding" in tol:
+        parts.append(f"scaling {tol['scaled_rounding']}")
     return ", ".join(parts)

@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eps", type=int, default=None, metavar="NS",
                         help="bound on the hosts' realtime clock disagreement (default 1 ms)")
     parser.add_argument("--eps-ns", type=int, dest="eps", help=argparse.SUPPRESS)  # before 0.2
+    parser.add_argument("--scaling", default="any", metavar="any|all|none",
+                        help="which hosts can scale a guest's counter (default: each may)")
+    parser.add_argument("--frac-bits", type=int, default=48, metavar="48|32",
+                        help="the scaling ratio's fraction bits: 48 (Intel, default) or 32 (AMD)")
     parser.add_argument("--no-shrink", action="store_true",
                         help="report the first violation found without Hypothesis's shrinking "
                         "(events it does not need are still dropped)")
@@ -80,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
         chosen = [(n, load_builtin(n)) for n in BUILTIN_MODULES]
     env = Envelope(slots=("s1", "s2"), same_frequency=args.same_frequency,
+                   scaling=args.scaling, frac_bits=args.frac_bits,
                    **({"eps_ns": args.eps} if args.eps is not None else {}))
     env.validate()
     seed = args.seed

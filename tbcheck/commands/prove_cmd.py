@@ -58,6 +58,11 @@ def add_envelope_arguments(p: argparse.ArgumentParser) -> None:
                    help="longest run(d) (default one day)")
     p.add_argument("--max-phase", type=int, default=3_600 * 10**9, metavar="NS",
                    help="longest migration or snapshot phase (default one hour)")
+    p.add_argument("--scaling", default="any", metavar="any|all|none",
+                   help="which hosts can scale a guest's counter: each may (any, default), "
+                        "all, none")
+    p.add_argument("--frac-bits", type=int, default=48, metavar="48|32",
+                   help="the scaling ratio's fraction bits: 48 (Intel, default) or 32 (AMD)")
 
 
 def envelope_of(args: argparse.Namespace, **extra: Any) -> Envelope:
@@ -68,7 +73,7 @@ def envelope_of(args: argparse.Namespace, **extra: Any) -> Envelope:
     env = Envelope(fmin_hz=args.fmin, fmax_hz=args.fmax, eps_ns=args.eps,
                    max_run_ns=args.max_run, max_phase_ns=args.max_phase, ncpus=args.vcpus,
                    nhosts=args.hosts, depth=args.depth, same_frequency=args.same_frequency,
-                   **extra)
+                   scaling=args.scaling, frac_bits=args.frac_bits, **extra)
     env.validate()
     if not 10**5 <= args.rlimit <= 1000 * 10**9:
         raise UsageError(f"--rlimit {args.rlimit}: between 100k and 1000G resource units")

@@ -31,6 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="each host's TB counter at true time 0 (default 10**12 * (h + 1))")
     p.add_argument("--mono0", default=None, metavar="NS,...",
                    help="each host's monotonic clock at true time 0 (default 10**13 * (h + 1))")
+    p.add_argument("--scaling", default=None, metavar="0|1,...",
+                   help="whether each host's hardware scales a guest's counter (default: none)")
+    p.add_argument("--frac-bits", type=int, default=48, choices=(32, 48),
+                   help="the scaling ratio's fraction bits: 48 (Intel, default) or 32 (AMD)")
     p.add_argument("--tb0", type=int, default=0, help="the guest's TB at boot")
     p.add_argument("--vcpus", type=int, default=2, help="vCPUs (default 2)")
     p.add_argument("--eps", type=int, default=10**6, metavar="NS",
@@ -80,7 +84,7 @@ def _per_host(args: argparse.Namespace, name: str, n: int, lo: int, hi: int
 def _params(args: argparse.Namespace, freqs: list[int], skews: list[int] | None,
             defaults: Any) -> Any:
     """The world's constants from the options, the defaults where none is given."""
-    from tbcheck.model.domain import U64, Int
+    from tbcheck.model.domain import U64, Bool, Int
     from tbcheck.model.world import HostParams, Params
 
     n = len(freqs)
@@ -96,8 +100,10 @@ def _params(args: argparse.Namespace, freqs: list[int], skews: list[int] | None,
     base = defaults(freqs, skews, counters, tb0=args.tb0, ncpus=args.vcpus)
     realtime = _per_host(args, "realtime0", n, -2**63, 2**63)
     mono = _per_host(args, "mono0", n, -2**63, 2**63)
+    scaling = _per_host(args, "scaling", n, 0, 2) or [0] * n
     hosts = [HostParams(h.freq, h.counter0, Int(realtime[i]) if realtime else h.skew,
-                        Int(mono[i]) if mono else h.mono0)
+                        Int(mono[i]) if mono else h.mono0, Bool(bool(scaling[i])),
+                        args.frac_bits)
              for i, h in enumerate(base.hosts)]
     return Params(hosts, U64(args.tb0), args.vcpus)
 

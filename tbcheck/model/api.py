@@ -13,7 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tbcheck.model.domain import S64, U64, Bool, Num, align_up, wrapping_add, wrapping_sub
+from tbcheck.model.domain import (
+    OBLIGATIONS,
+    S64,
+    U64,
+    U128,
+    Bool,
+    Num,
+    align_up,
+    any_,
+    wrapping_add,
+    wrapping_sub,
+)
 
 # QEMU's run states (qapi/run-state.json) that the model's events pass through.
 RUNNING = "running"
@@ -25,14 +36,40 @@ INMIGRATE = "inmigrate"
 POSTMIGRATE = "postmigrate"
 
 
+#: x86 TSC scaling's ratio formats (fraction bits: the largest ratio KVM accepts, exclusive):
+#: Intel VMX's 64-bit multiplier, AMD SVM's 8.32 MSR (Linux arch/x86/kvm/vmx/vmx.c
+#: KVM_VMX_TSC_MULTIPLIER_MAX, arch/x86/kvm/svm/svm.c SVM_TSC_RATIO_MAX)
+TSC_RATIO_MAX = {48: 2**64 - 1, 32: 2**40 - 1}
+
+
+class ScalingUndeclared(TypeError):
+    """A rule set used the host's counter scaling without declaring ``scales = True``."""
+
+
 class Host:
-    """What QEMU on one host can read: its counter, its clocks, its counter's frequency."""
+    """What QEMU on one host can read: its counter, its clocks, its counter's frequency, and
+    whether its hardware can scale the counter for a guest (``can_scale``, ``frac_bits``)."""
 
     def __init__(self, index: int, freq: Num, counter0: Num, skew: Num, mono0: Num,
-                 now: Any) -> None:
+                 now: Any, can_scale: Bool | None = None, frac_bits: int = 48,
+                 scaling_declared: bool = True) -> None:
         self.index = index
         self._freq, self._counter0, self._skew, self._mono0 = freq, counter0, skew, mono0
         self._now = now  # callable giving true time (Int ns)
+        self._can_scale = Bool(False) if can_scale is None else can_scale
+        self._declared = scaling_declared
+        #: fraction bits of its ratio (48 Intel, 32 AMD): ``guest = (H * ratio) >> frac_bits``
+        self.frac_bits = frac_bits
+        #: the ratios the hardware takes are ``0 < ratio < max_ratio`` (KVM's set_tsc_khz)
+        self.max_ratio = TSC_RATIO_MAX[frac_bits]
+
+    @property
+    def can_scale(self) -> Bool:
+        """The host has counter scaling (x86: KVM_CAP_TSC_CONTROL): data, symbolic in proofs,
+        for a rule set that declares ``scales = True`` (only then is it an unknown)."""
+        if not self._declared:
+            raise ScalingUndeclared("uses the host's counter scaling: declare scales = True")
+        return self._can_scale
 
     @property
     def tb_freq(self) -> U64:
@@ -53,11 +90,25 @@ class Host:
         return (self._now() + self._mono0).convert(S64)  # type: ignore[return-value]
 
 
+def scaled_product(h: Num, ratio: Num, frac_bits: int) -> U128:
+    """``(H * ratio) >> frac_bits`` before the hardware keeps its low 64 bits: a 128-bit
+    product of two ``u64`` (below 2**128, so it never leaves its type), shifted."""
+    return (h.convert(U128) * ratio.convert(U128)) >> frac_bits  # type: ignore[return-value]
+
+
+def scale_counter(h: Num, ratio: Num, frac_bits: int) -> U64:
+    """The hardware's scaled counter: ``scaled_product`` kept to its low 64 bits (Linux
+    ``kvm_scale_tsc``: ``mul_u64_u64_shr``)."""
+    return scaled_product(h, ratio, frac_bits).convert(U64)  # type: ignore[return-value]
+
+
 @dataclass
 class Cpu:
-    """One vCPU's timebase register: the guest reads ``H + tb_offset``."""
+    """One vCPU's timebase register: the guest reads ``H + tb_offset``, or, once a rule set
+    gave it a ratio on a host that scales, ``((H * tsc_ratio) >> frac_bits) + tb_offset``."""
 
     tb_offset: Num = field(default_factory=lambda: U64(0))
+    tsc_ratio: Num | None = None  # u64; None: never set (the hardware's identity)
 
 
 class VM:
@@ -70,6 +121,26 @@ class VM:
         """Give every vCPU the same ``tb_offset`` (QEMU's CPU_FOREACH loop)."""
         for c in self.cpus:
             c.tb_offset = off.convert(U64)
+
+    def set_all_ratios(self, ratio: Num) -> None:
+        """Give every vCPU the counter-scaling ``ratio`` (KVM_SET_TSC_KHZ on each vCPU). The
+        host must take that ratio (a host without scaling takes only the identity, ``1 <<
+        frac_bits``, as KVM_SET_TSC_KHZ at the host's own rate): any other is the rule set's
+        error, reported under no-overflow (the one hardware precondition the world has)."""
+        r = ratio.convert(U64)
+        h = self.host
+        bad = any_([~h.can_scale & (r != 1 << h.frac_bits), r == 0, r >= h.max_ratio])
+        OBLIGATIONS.report(f"a TSC ratio on host {h.index} (a host that scales takes 0 < ratio < "
+                           f"{h.max_ratio}, one that does not only 1 << {h.frac_bits})", bad.v)
+        for c in self.cpus:
+            c.tsc_ratio = r
+
+    def counter(self, cpu: Cpu) -> U64:
+        """What ``cpu``'s offset is added to: the host counter, scaled if the vCPU has a
+        ratio (a rule set that scales computes its offsets from this, not ``host.tb()``)."""
+        if cpu.tsc_ratio is None:
+            return self.host.tb()
+        return scale_counter(self.host.tb(), cpu.tsc_ratio, self.host.frac_bits)
 
 
 KVM_HV_TB_OFFSET_ALIGN = 1 << 24
@@ -129,6 +200,9 @@ class RuleSet:
     #: is asked: ``proved@K`` beyond it) or ``"proved for every depth"``. A user's file is held
     #: to "proved to the depth asked" whatever it declares here.
     expected: ClassVar[dict[str, str]] = {}
+    #: the rule set uses the host's counter scaling (``vm.host.can_scale``,
+    #: ``vm.set_all_ratios``): only then is each host's scaling an unknown of its proofs
+    scales: ClassVar[bool] = False
     #: assumptions a built-in's declared outcome needs, as envelope settings:
     #: {property: {"eps_ns": 0}}; each weakens the verdict and is shown beside it
     assume: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -143,8 +217,9 @@ class RuleSet:
         vm.set_all_offsets(wrapping_sub(tb0, vm.host.tb()))
 
     def read_tb(self, vm: VM, cpu: Cpu) -> U64:
-        """The TB the guest reads on ``cpu``: ``H + tb_offset`` (QEMU's ``cpu_ppc_get_tb``)."""
-        return wrapping_add(vm.host.tb(), cpu.tb_offset)  # type: ignore[return-value]
+        """The TB the guest reads on ``cpu``: ``H + tb_offset`` (QEMU's ``cpu_ppc_get_tb``), or
+        the scaled counter plus the offset where the rule set set a ratio."""
+        return wrapping_add(vm.counter(cpu), cpu.tb_offset)  # type: ignore[return-value]
 
     def stop(self, vm: VM, state: str) -> None:
         raise NotImplementedError

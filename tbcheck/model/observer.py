@@ -10,6 +10,7 @@ in each world state, so both engines copy it with the state; the world reads onl
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tbcheck.model.domain import Num, Obligation
@@ -28,6 +29,16 @@ class GhostView(Protocol):
     guest_ns: Num
 
 
+@dataclass(frozen=True)
+class ScaledRun:
+    """A run on a host whose hardware scales some vCPUs' counters: the facts the rounding of
+    ``(H * ratio) >> frac_bits`` depends on. ``frac_bits[i]`` is None for an unscaled vCPU."""
+
+    f_h: Num  # the host counter's frequency
+    host_ticks: Num  # how far the host counter advanced during the run
+    frac_bits: list[int | None]
+
+
 class Observer(Protocol):
     """The hooks the world calls, in the order the events reach them."""
 
@@ -41,7 +52,7 @@ class Observer(Protocol):
     def on_chain_start(self, g: Any, t: Num, tbs: list[Num]) -> None: ...
 
     def on_run(self, t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], situation: Any,
-               emit: Emit) -> None: ...
+               emit: Emit, scaled: ScaledRun | None = None) -> None: ...
 
     def on_explicit_stop(self, g: Any, tbs: list[Num]) -> None: ...
 

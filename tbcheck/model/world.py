@@ -26,6 +26,7 @@ from tbcheck.model.api import (
     Record,
     Refusal,
     RuleSet,
+    ScalingUndeclared,
 )
 from tbcheck.model.domain import U64, Bool, Int, Num, SymbolicBranch, collect_obligations
 from tbcheck.model.events import (
@@ -39,19 +40,22 @@ from tbcheck.model.events import (
     SaveVM,
     Stop,
 )
-from tbcheck.model.observer import Emit, GhostView, Observer
+from tbcheck.model.observer import Emit, GhostView, Observer, ScaledRun
 from tbcheck.model.structure import clone
 
 
 @dataclass
 class HostParams:
     """One host's constants: counter frequency (Hz), counter at t=0, realtime skew (ns: the
-    realtime clock reads ``t + skew``), monotonic clock offset."""
+    realtime clock reads ``t + skew``), monotonic clock offset; whether its hardware scales a
+    guest's counter, and its ratio's fraction bits."""
 
     freq: Num
     counter0: Num
     skew: Num
     mono0: Num
+    scaling: Bool = field(default_factory=lambda: Bool(False))
+    frac_bits: int = 48
 
 
 @dataclass
@@ -136,7 +140,8 @@ class World:
     # ------------------------------------------------------------------ plumbing
     def _vm(self, path: Path, proc: Proc) -> VM:
         hp = self.params.hosts[proc.host]
-        host = Host(proc.host, hp.freq, hp.counter0, hp.skew, hp.mono0, lambda: path.ws.t)
+        host = Host(proc.host, hp.freq, hp.counter0, hp.skew, hp.mono0, lambda: path.ws.t,
+                    hp.scaling, hp.frac_bits, self.rules_cls.scales)
         return VM(host, proc.cpus, proc.state)
 
     def _hook(self, path: Path, proc: Proc, name: str, *args: Any) -> Any:
@@ -144,7 +149,7 @@ class World:
         with collect_obligations() as obs:
             try:
                 result = getattr(proc.rules, name)(vm, *args)
-            except SymbolicBranch as exc:
+            except (SymbolicBranch, ScalingUndeclared) as exc:
                 raise RuleError(f"{name}: {exc}") from None
         self.monitor.on_obligations(obs, name, self._emit(path))
         if name == "pre_save" and not isinstance(result, Record):
@@ -168,7 +173,7 @@ class World:
             with collect_obligations() as obs:
                 try:
                     tb = ws.vm.rules.read_tb(vm, cpu)
-                except SymbolicBranch as exc:
+                except (SymbolicBranch, ScalingUndeclared) as exc:
                     raise RuleError(f"read_tb: {exc}") from None
             # the TB's own arithmetic is the rule set's too, on every vCPU: each vCPU's read has
             # its own offset, so its own operations (one check a vCPU, naming it)
@@ -238,7 +243,18 @@ class World:
         self._pass(path, ev.d, True)
         after = self._read(path, "run")
         away = Bool(ws.vm.host != 0) & (ev.d.convert(Int) > 0)
-        self.monitor.on_run(t0, before, ws.t, after, away, self._emit(path))
+        self.monitor.on_run(t0, before, ws.t, after, away, self._emit(path),
+                            self._scaled(ws.vm, t0, ws.t))
+
+    def _scaled(self, proc: Proc, t_a: Num, t_b: Num) -> ScaledRun | None:
+        """The scaling facts of a run on ``proc``'s host (None when no vCPU is scaled)."""
+        if all(c.tsc_ratio is None for c in proc.cpus):
+            return None
+        hp = self.params.hosts[proc.host]
+        f = hp.freq.convert(Int)
+        advanced = (f * t_b.convert(Int)) / 10**9 - (f * t_a.convert(Int)) / 10**9
+        return ScaledRun(hp.freq, advanced, [None if c.tsc_ratio is None else hp.frac_bits
+                                             for c in proc.cpus])
 
     def _read_event(self, path: Path, ev: Read) -> None:
         self._read(path, "read")

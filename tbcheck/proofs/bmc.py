@@ -120,5 +120,5 @@ def _hunted_first(rules: type[RuleSet], prop: str, env: Envelope, runs: int) -> 
     if hunted(rules, env, v, runs) is None:
         return None
     solver = z3.Solver()
-    solver.add(symbols(env).constraints)
+    solver.add(symbols(env, scaling=rules.scales).constraints)
     return v if assumptions_hold(v, solver) else None  # else ``check`` says

@@ -100,10 +100,10 @@ def _rebuilt(cx: Violation, values: list[int], same_frequency: bool = False
              ) -> tuple[ParamDraw, list[Event]]:
     it = iter(values)
     hosts: list[HostDraw] = []
-    for i in range(len(cx.draw.hosts)):
+    for i, old in enumerate(cx.draw.hosts):
         f = hosts[0].freq if i and same_frequency else next(it)
-        hosts.append(HostDraw(f, next(it), next(it), next(it)))
-    draw = ParamDraw(tuple(hosts), next(it), next(it), cx.draw.ncpus)
+        hosts.append(HostDraw(f, next(it), next(it), next(it), old.scales))
+    draw = ParamDraw(tuple(hosts), next(it), next(it), cx.draw.ncpus, cx.draw.frac_bits)
     events = [replace(e, **{f.name: Int(next(it)) for f in fields(e)
                             if isinstance(getattr(e, f.name), Int)}) for e in cx.events]
     return draw, events

@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tbcheck.model.domain import U64, Int
+from tbcheck.model.domain import U64, Bool, Int
 from tbcheck.model.world import HostParams, Params
 from tbcheck.proofs.envelope import Envelope
 
@@ -28,6 +28,7 @@ class HostDraw:
     counter0: int
     e_skew: int  # the realtime clock reads t + realtime0 + e_skew
     mono0: int
+    scales: bool = False  # the host's hardware can scale a guest's counter
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,12 @@ class ParamDraw:
     realtime0: int
     tb0: int
     ncpus: int
+    frac_bits: int = 48  # the scaling ratio's format, the envelope's
 
     def params(self) -> Params:
         """The concrete engine's ``Params`` (same types as the symbolic engine's symbols)."""
         hosts = [HostParams(Int(h.freq), U64(h.counter0), Int(self.realtime0 + h.e_skew),
-                            Int(h.mono0)) for h in self.hosts]
+                            Int(h.mono0), Bool(h.scales), self.frac_bits) for h in self.hosts]
         return Params(hosts, U64(self.tb0), self.ncpus)
 
     def to_json(self) -> dict[str, Any]:
@@ -51,7 +53,7 @@ class ParamDraw:
     @staticmethod
     def from_json(d: dict[str, Any]) -> ParamDraw:
         return ParamDraw(tuple(HostDraw(**h) for h in d["hosts"]), d["realtime0"], d["tb0"],
-                         d["ncpus"])
+                         d["ncpus"], d.get("frac_bits", 48))
 
 
 def edgy(lo: int, hi: int, edges: tuple[int, ...]) -> st.SearchStrategy[int]:
@@ -88,19 +90,26 @@ def differs(env: Envelope) -> st.SearchStrategy[bool]:
     return st.just(False) if env.same_frequency else st.booleans()
 
 
-def hosts(env: Envelope) -> st.SearchStrategy[list[tuple[bool, int, int, int, int]]]:
-    """Per host after the boot host: (differs, freq, counter0, e_skew, mono0)."""
-    one = st.tuples(differs(env), freq(env), initial(env), skew(env), initial(env))
+def scales(env: Envelope) -> st.SearchStrategy[bool]:
+    """Whether a host can scale a guest's counter (the envelope's, else either: shrinks to no)."""
+    fixed = env.host_scales()
+    return st.booleans() if fixed is None else st.just(fixed)
+
+
+def hosts(env: Envelope) -> st.SearchStrategy[list[tuple[bool, int, int, int, int, bool]]]:
+    """Per host after the boot host: (differs, freq, counter0, e_skew, mono0, scales)."""
+    one = st.tuples(differs(env), freq(env), initial(env), skew(env), initial(env), scales(env))
     return st.lists(one, min_size=env.nhosts - 1, max_size=env.nhosts - 1)
 
 
 def resolve(env: Envelope, f0: int, c0: int, e0: int, m0: int,
-            others: list[tuple[bool, int, int, int, int]], realtime0: int,
+            others: list[tuple[bool, int, int, int, int, bool]], realtime0: int,
             tb0: int) -> ParamDraw:
-    """Put the drawn integers together; a host that does not differ runs at the boot host's."""
-    hs = [HostDraw(f0, c0, e0, m0)]
-    hs += [HostDraw(f if d else f0, c, e, m) for d, f, c, e, m in others]
-    return ParamDraw(tuple(hs), realtime0, tb0, env.ncpus)
+    """Put the drawn integers together; a host that does not differ runs at the boot host's.
+    The boot host scales only where the envelope says all do (the guest's rate is its own)."""
+    hs = [HostDraw(f0, c0, e0, m0, env.host_scales() is True)]
+    hs += [HostDraw(f if d else f0, c, e, m, s) for d, f, c, e, m, s in others]
+    return ParamDraw(tuple(hs), realtime0, tb0, env.ncpus, env.frac_bits)
 
 
 def params(env: Envelope) -> st.SearchStrategy[ParamDraw]:

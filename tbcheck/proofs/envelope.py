@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tbcheck.properties.monitor import Tolerances
@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from tbcheck.model.world import Params
 
 NS_PER_S = 10**9
+SCALING = {"any": "each host may or may not scale its counter for a guest",
+           "all": "every host can scale its counter for a guest",
+           "none": "no host can scale its counter for a guest"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class Envelope:
     nhosts: int = 3
     depth: int = 8
     same_frequency: bool = False
+    scaling: str = "any"  # hosts with counter scaling: "any" (each host symbolic), "all", "none"
+    frac_bits: int = 48  # the scaling ratio's fraction bits: 48 (Intel VMX) or 32 (AMD SVM)
     slots: tuple[str, ...] = ("s1",)
     slack_ticks: int = 2  # rounding allowed where a frequency conversion rounds
     assumptions: tuple[str, ...] = field(default_factory=tuple)
@@ -47,6 +52,8 @@ class Envelope:
             (1 <= self.depth <= 16, f"--depth {self.depth}: between 1 and 16"),
             (0 <= self.slack_ticks < 2**32, f"--slack {self.slack_ticks}: between 0 and 2**32"),
             (1 <= len(self.slots) <= 3, "snapshot slots: between 1 and 3"),
+            (self.scaling in SCALING, f"--scaling {self.scaling}: one of {', '.join(SCALING)}"),
+            (self.frac_bits in (32, 48), f"--frac-bits {self.frac_bits}: 48 (Intel) or 32 (AMD)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -63,7 +70,20 @@ class Envelope:
                f"hosts' realtime clocks agree within {self.eps_ns} ns"]
         out.append("same TB frequency on all hosts" if self.same_frequency
                    else "host TB frequencies may differ")
+        if self.scaling != "any" or self.frac_bits != 48:  # the default goes unsaid, as the
+            out.append(SCALING[self.scaling]  # frequency range does (the JSON has them all)
+                       + f" ({self.frac_bits} fraction bits)")
         return out
+
+    def drawn_for(self, rules: type[RuleSet]) -> Envelope:
+        """The envelope as concrete draws take it for ``rules``: a rule set that does not scale
+        never reads a host's scaling, so none is drawn for it (no random draw spent on it: its
+        random runs and fuzzing stay the same sequences)."""
+        return self if rules.scales else replace(self, scaling="none")
+
+    def host_scales(self) -> bool | None:
+        """Whether every host scales (True), none does (False), or each may (None)."""
+        return {"any": None, "all": True, "none": False}[self.scaling]
 
 
 def tolerances(rules: type[RuleSet], env: Envelope, params: Params) -> Tolerances:

@@ -97,7 +97,7 @@ class Invariant:
 class _Builder:
     def __init__(self, rules: type[RuleSet], env: Envelope, hz: Horizon) -> None:
         self.rules, self.env, self.hz = rules, env, hz
-        self.sym = symbols(replace(env, depth=1), prefix="i_")
+        self.sym = symbols(replace(env, depth=1), prefix="i_", scaling=rules.scales)
         self.world = World(rules, self.sym.params, Monitor(tolerances(rules, env, self.sym.params)),
                            record_observations=False)
         self.alts = alternatives(env)

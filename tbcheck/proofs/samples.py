@@ -50,9 +50,10 @@ def random_draw(env: Envelope, rng: random.Random) -> ParamDraw:
     for _ in range(env.nhosts):
         f = shared if env.same_frequency or rng.random() < 0.5 else _pick(rng, env.fmin_hz,
                                                                            env.fmax_hz)
+        fixed = env.host_scales()
         hosts.append(HostDraw(f, _pick(rng, 0, top), _pick(rng, 0, env.eps_ns),
-                              _pick(rng, 0, top)))
-    return ParamDraw(tuple(hosts), base, _pick(rng, 0, top), env.ncpus)
+                              _pick(rng, 0, top), rng.random() < 0.5 if fixed is None else fixed))
+    return ParamDraw(tuple(hosts), base, _pick(rng, 0, top), env.ncpus, env.frac_bits)
 
 
 @dataclass
@@ -73,7 +74,7 @@ def walks(rules: type[RuleSet], env: Envelope, runs: int, depth: int, seed: int,
     rng = random.Random(seed)
     alts = alternatives(env)
     for _ in range(runs):
-        draw = random_draw(env, rng)
+        draw = random_draw(env.drawn_for(rules), rng)
         params = draw.params()
         world = World(rules, params, Monitor(tolerances(rules, env, params)),
                       record_observations=False)

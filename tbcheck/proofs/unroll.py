@@ -86,7 +86,9 @@ class Symbols:
     constraints: list[z3.BoolRef]
 
 
-def symbols(env: Envelope, prefix: str = "") -> Symbols:
+def symbols(env: Envelope, prefix: str = "", scaling: bool = False) -> Symbols:
+    """``scaling``: the rule set declares it scales, so each host's scaling is an unknown where
+    the envelope leaves it open (for any other rule set it is never read: a constant)."""
     cons: list[z3.BoolRef] = []
 
     def var(t: type[Num], name: str, lo: int, hi: int) -> Num:
@@ -102,8 +104,11 @@ def symbols(env: Envelope, prefix: str = "") -> Symbols:
         f = shared_f if shared_f is not None else var(Int, f"freq{h}", env.fmin_hz, env.fmax_hz)
         e = var(Int, f"skew{h}", 0, env.eps_ns)
         skew = Int(base.v + e.v, base.lo, base.hi + env.eps_ns)
+        scales = env.host_scales()
         hosts.append(HostParams(f, var(U64, f"counter{h}", 0, top), skew,
-                                var(Int, f"mono{h}", 0, top)))
+                                var(Int, f"mono{h}", 0, top),
+                                Bool(z3.Bool(f"{prefix}scaling{h}")) if scales is None and
+                                scaling else Bool(bool(scales)), env.frac_bits))
     params = Params(hosts, var(U64, "tb0", 0, top), env.ncpus)
     n_alt = len(alternatives(env))
     steps = []
@@ -172,7 +177,7 @@ def unroll(rules: type[RuleSet], env: Envelope,
     """With ``observe``, the world records the guest's reads and ``observe`` gets every path
     (the boot's, then each step's before the merge) with that step's reads."""
     t0 = time.perf_counter()
-    sym = symbols(env)
+    sym = symbols(env, scaling=rules.scales)
     world = World(rules, sym.params, Monitor(tolerances(rules, env, sym.params)),
                   record_observations=observe is not None)
     alts = alternatives(env)

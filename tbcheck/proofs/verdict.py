@@ -13,7 +13,7 @@ from typing import Any
 import z3
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.domain import U64, Int, Num
+from tbcheck.model.domain import U64, Bool, Int, Num, value
 from tbcheck.model.events import Event, Run
 from tbcheck.model.world import HostParams, Params
 from tbcheck.proofs.concrete import Trace, run
@@ -76,7 +76,8 @@ def decode(u: Unrolling, model: z3.ModelRef, upto: int) -> tuple[Params, list[Ev
     """The concrete parameters and the first ``upto`` steps' events of a solver model."""
     sp = u.sym.params
     hosts = [HostParams(Int(_num(model, h.freq)), U64(_num(model, h.counter0)),
-                        Int(_num(model, h.skew)), Int(_num(model, h.mono0)))
+                        Int(_num(model, h.skew)), Int(_num(model, h.mono0)),
+                        Bool(bool(value(h.scaling, model))), h.frac_bits)
              for h in sp.hosts]
     params = Params(hosts, U64(_num(model, sp.tb0)), sp.ncpus)
     events: list[Event] = []

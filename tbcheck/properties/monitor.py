@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from tbcheck.model.domain import Bool, Int, Num, Obligation, all_, value
+from tbcheck.model.observer import ScaledRun
 from tbcheck.properties import predicates as P
 
 
@@ -146,11 +147,16 @@ def _end_chain(g: Ghost) -> None:
 
 
 def on_run(t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], tol: Tolerances,
-           situation: Bool, emit: Emit) -> None:
-    """The guest ran from ``t_a`` to ``t_b`` with nothing else happening: rate f_g."""
+           situation: Bool, emit: Emit, scaled: ScaledRun | None = None) -> None:
+    """The guest ran from ``t_a`` to ``t_b`` with nothing else happening: rate f_g (a scaled
+    vCPU within its hardware's rounding, from the world's frequencies, never the rule's ratio)."""
     due = P.carried(tbs_a, t_a, t_b, tol.f_g)
+    rounding: list[Num | int] = [0] * len(due) if scaled is None else [
+        0 if frac is None else P.scaling_rounding(tol.f_g, scaled.f_h, scaled.host_ticks, frac)
+        for frac in scaled.frac_bits]
     _judge("guest-frequency", "the guest ran", t_b, tbs_b, due,
-           [P.keeps_rate_around(d, tol.slack) for d in due], emit, situation)
+           [P.keeps_rate_around(d, tol.slack, r) for d, r in zip(due, rounding, strict=True)],
+           emit, situation)
 
 
 def on_explicit_stop(g: Ghost, tbs: list[Num]) -> None:
@@ -252,8 +258,8 @@ class Monitor:
         on_chain_start(g, t, tbs)
 
     def on_run(self, t_a: Num, tbs_a: list[Num], t_b: Num, tbs_b: list[Num], situation: Bool,
-               emit: Emit) -> None:
-        on_run(t_a, tbs_a, t_b, tbs_b, self.tol, situation, emit)
+               emit: Emit, scaled: ScaledRun | None = None) -> None:
+        on_run(t_a, tbs_a, t_b, tbs_b, self.tol, situation, emit, scaled)
 
     def on_explicit_stop(self, g: Ghost, tbs: list[Num]) -> None:
         on_explicit_stop(g, tbs)

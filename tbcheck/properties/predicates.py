@@ -113,6 +113,16 @@ def keeps_rate_around(expected: Int, slack: int, err: Num | int = 0) -> Range:
     return within_range(expected, slack + as_int(err), slack + as_int(err))
 
 
+def scaling_rounding(f_g: Num | int, f_h: Num | int, host_ticks: Num | int, frac_bits: int
+                     ) -> Int:
+    """How far a counter scaled as ``(H * ratio) >> frac_bits`` may stray from ``f_g`` over a
+    run in which the host counter advanced ``host_ticks``: a host tick is worth up to
+    ``ceil(f_g / f_h)`` guest ticks, and a ratio rounded down to ``frac_bits`` loses less than
+    one guest tick every ``2**frac_bits`` host ticks."""
+    g, h = as_int(f_g), as_int(f_h)  # positive: / truncates as floor does
+    return (g + h - 1) / h + (as_int(host_ticks) + (2**frac_bits - 1)) // 2**frac_bits  # type: ignore[return-value]
+
+
 def keeps_rate(tb_a: Num, t_a: Num, tb_b: Num, t_b: Num, f_g: Num | int, slack: int,
                err: Num | int = 0) -> Bool:
     """guest-frequency: between two reads while running, the TB advanced elapsed * f_g."""

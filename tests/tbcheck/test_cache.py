@@ -163,7 +163,7 @@ OTHER_VALUES = {
     "--random-runs": "7", "--fuzz-examples": "7", "--no-deepen": None, "--induction": "19M",
     "--induction-first": None, "--json": None, "--explain": None, "--accept-partial": None,
     "--no-cache": None, "--junit": "out.xml", "--cache-dir": "elsewhere", "--quiet": None,
-    "--plot": "cx.svg",
+    "--plot": "cx.svg", "--scaling": "none", "--frac-bits": "32",
 }
 OUTSIDE_KEY = {"--timeout", "--jobs", "--json", "--explain", "--accept-partial", "--no-cache",
                "--junit", "--cache-dir", "--quiet", "--plot"}

@@ -52,7 +52,9 @@ class Rules(RuleSet):
         self.counts = False  # did the last stop belong to a running guest's migration?
 
     def stop(self, vm, state):
-        self.stoppedGuestTB = wrapping_add(vm.host.tb(), vm.cpus[0].tb_offset)
+        # the TB as the guest reads it (vm.counter: the host counter, scaled where a rule
+        # scales it; this rule set never does)
+        self.stoppedGuestTB = wrapping_add(vm.counter(vm.cpus[0]), vm.cpus[0].tb_offset)
         self.stopCLK = vm.host.realtime_ns()
         self.counts = state == FINISH_MIGRATE
 
@@ -71,5 +73,5 @@ class Rules(RuleSet):
             migrationTime = max_(S64(0), vm.host.realtime_ns() - self.stopCLK)  # clamp at 0
             ticks = migrationTime.convert(S128) * to_s64(self.guestFreq) / 10**9
             guestTB = wrapping_add(guestTB, assign(S64, ticks, "migrationTBDiff"))
-        vm.set_all_offsets(wrapping_sub(guestTB, vm.host.tb()))
+        vm.set_all_offsets(wrapping_sub(guestTB, vm.counter(vm.cpus[0])))
         self.counts = False

@@ -106,11 +106,12 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
 
         # -------------------------------------------------------------- the hosts, then boot
         @initialize(f0=draws.freq(env), c0=draws.initial(env), e0=draws.skew(env),
-                    m0=draws.initial(env), others=draws.hosts(env),
+                    m0=draws.initial(env), others=draws.hosts(env.drawn_for(rules)),
                     realtime0=draws.initial(env), tb0=draws.initial(env))
         def boot(self, f0: int, c0: int, e0: int, m0: int, others: list[Any], realtime0: int,
                  tb0: int) -> None:
-            self.draw = draws.resolve(env, f0, c0, e0, m0, others, realtime0, tb0)
+            self.draw = draws.resolve(env.drawn_for(rules), f0, c0, e0, m0, others, realtime0,
+                                      tb0)
             params = self.draw.params()
             self.world = World(rules, params, Monitor(tolerances(rules, env, params)))
             self.path = self.world.boot()

@@ -42,12 +42,13 @@ def reproduction(rules_ref: str, env: Envelope, draw: ParamDraw, events: list[Ev
         get = f"from tbcheck.model.registry import builtin\nrules = builtin({rules_ref!r})"
     hosts = ",\n".join(
         f"    HostParams(freq=Int({h.freq}), counter0=U64({h.counter0}), "
-        f"skew=Int({draw.realtime0 + h.e_skew}), mono0=Int({h.mono0}))" for h in draw.hosts)
+        f"skew=Int({draw.realtime0 + h.e_skew}), mono0=Int({h.mono0}), "
+        f"scaling=Bool({h.scales}), frac_bits={draw.frac_bits})" for h in draw.hosts)
     evs = ",\n".join(f"    {json.dumps(e)}" for e in events_json(events))
     return "\n".join([
         "from tbcheck.model.codec import events_from_json",
         "from tbcheck.proofs.concrete import run",
-        "from tbcheck.model.domain import Int, U64",
+        "from tbcheck.model.domain import Bool, Int, U64",
         "from tbcheck.model.world import HostParams, Params",
         "from tbcheck.properties.monitor import Tolerances",
         "from tbcheck.timeline import explain",

@@ -76,7 +76,7 @@ def symbolic_run(rules: type[RuleSet], env: Envelope, draw: ParamDraw,
     hosts = [HostParams(var(Int, f"freq{i}", env.fmin_hz, env.fmax_hz, h.freq),
                         var(U64, f"counter{i}", 0, top, h.counter0),
                         var(Int, f"skew{i}", 0, top + env.eps_ns, draw.realtime0 + h.e_skew),
-                        var(Int, f"mono{i}", 0, top, h.mono0))
+                        var(Int, f"mono{i}", 0, top, h.mono0), Bool(h.scales), draw.frac_bits)
              for i, h in enumerate(draw.hosts)]
     params = Params(hosts, var(U64, "tb0", 0, top, draw.tb0), draw.ncpus)
     tol = Tolerances(params.f_g, env.eps_ns, env.slack_ticks, rules.offset_granularity)
@@ -157,6 +157,8 @@ def unroll_query(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events: l
     for hp, h in zip(ps.hosts, draw.hosts, strict=True):
         pins += [hp.freq.v == h.freq, hp.counter0.v == h.counter0,
                  hp.skew.v == draw.realtime0 + h.e_skew, hp.mono0.v == h.mono0]
+        if hp.scaling.symbolic:
+            pins.append(hp.scaling.v == h.scales)
     pins.append(ps.tb0.v == draw.tb0)
     term = z3.Or([s.violated for s in u.sites.get(prop, [])] or [z3.BoolVal(False)])
     return term, [*u.sym.constraints, *pins]
