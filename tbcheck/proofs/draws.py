@@ -98,7 +98,10 @@ def scales(env: Envelope) -> st.SearchStrategy[bool]:
 
 def hosts(env: Envelope) -> st.SearchStrategy[list[tuple[bool, int, int, int, int, bool]]]:
     """Per host after the boot host: (differs, freq, counter0, e_skew, mono0, scales)."""
-    one = st.tuples(differs(env), freq(env), initial(env), skew(env), initial(env), scales(env))
+    five = st.tuples(differs(env), freq(env), initial(env), skew(env), initial(env))
+    fixed = env.host_scales()  # fixed: no draw at all, so the other draws stay as they were
+    one = five.map(lambda t: (*t, fixed)) if fixed is not None else st.tuples(
+        differs(env), freq(env), initial(env), skew(env), initial(env), scales(env))
     return st.lists(one, min_size=env.nhosts - 1, max_size=env.nhosts - 1)
 
 

@@ -134,10 +134,12 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert good["verdict"] == "not found" and good["counterexample"] is None
     assert bad["verdict"] == "violated"
     cx = bad["counterexample"]
-    assert cx["events"][-1]["event"] in ("migrate", "migrate-fail")
+    # which of qemu-tcg's two faults the 40 examples meet first depends on the draws: a resume
+    # that did not count the downtime, or a counter above 2**32 Hz cut by muldiv64's uint32_t
+    assert cx["events"][-1]["event"] in ("migrate", "migrate-fail", "run")
     obs = cx["observations"]  # the rows ``prove --json`` and ``run --json`` give
     assert {"step", "t_ns", "host", "state", "cpu", "tb", "expected", "violated"} <= set(obs[0])
-    last = obs[-1]  # the resume: TCG's TB did not count the downtime
+    last = obs[-1]  # either way the guest's TB falls behind
     assert last["step"] == cx["violation"]["step"] and last["tb"] < last["expected"]
     # the reproduction replays the violation on its own
     ns: dict[str, object] = {}
