@@ -86,19 +86,37 @@ class Outcome:
 
     @property
     def killed(self) -> bool:
-        return self.mutant.killer in self.killing()
+        """Killed by its property, where seed-anchored itself is not violated at this depth
+        (a property the original breaks kills nothing)."""
+        return self.mutant.killer in self.killing() and \
+            _original_due(self.mutant.killer or "", self.depth) != "violated"
 
     @property
     def ok(self) -> bool:
-        """As the mutant's header demands: killed by its property, or every cell proved at the
-        depth asked (or for every depth)."""
+        """As the mutant's header demands: killed by its property, or every cell what
+        seed-anchored's declaration makes due at the depth asked (proved there, or violated
+        where the original is)."""
         if self.error:
             return False
         if self.mutant.equivalent:
             return len(self.cells) == len(PROPERTIES) and all(
-                r["verdict"] == "proved" and (r.get("unbounded") or r.get("depth") == self.depth)
-                for r in self.cells.values())
+                _original_due(p, self.depth) == ("violated" if r["verdict"] == "violated" else
+                                                 "proved" if r["verdict"] == "proved" and (
+                                                     r.get("unbounded") or
+                                                     r.get("depth") == self.depth)
+                                                 else r["verdict"])
+                for p, r in self.cells.items())
         return self.killed
+
+
+def _original_due(prop: str, depth: int) -> str:
+    """What seed-anchored's declaration makes due for ``prop`` at ``depth`` ("proved@k" taken
+    as proved: a mutant's deeper proof does not make it different)."""
+    from tbcheck.gate import due
+    from tbcheck.model.registry import builtin
+
+    want = due(builtin("seed-anchored").expected.get(prop), depth)
+    return "proved" if want.startswith("proved") else want
 
 
 def judge(m: Mutant, depth: int, rlimit: str, every_cell: bool = False,
