@@ -71,9 +71,16 @@ async def stop_cont(s: Session) -> None:
 
 @scenario("migrate-running", "live migration of a running guest over loopback TCP")
 async def migrate_running(s: Session) -> None:
+    await _live_and_read(s, None)
+
+
+async def _live_and_read(s: Session, hold_s: float | None) -> None:
+    """A running guest's live migration (its switchover held ``hold_s`` if given), read on
+    both sides, then the destination runs on."""
     src = await s.start_vm("src")
     await s.reads(src, "before-migrate")
-    dst = await migration.live(s, src, "dst")
+    dst = await (migration.live(s, src, "dst") if hold_s is None else
+                 migration.live(s, src, "dst", hold_s=hold_s))
     await s.reads(dst, "after-migrate")
     await s.reads(src, "source-postmigrate")
     await s.quit(src)
@@ -100,13 +107,7 @@ def _hold_s(s: Session) -> float:
 async def held_switchover(s: Session) -> None:
     """The model's migrate with a longer save phase: the source stops, the switchover waits,
     migrate-continue saves the device state and the destination resumes."""
-    src = await s.start_vm("src")
-    await s.reads(src, "before-migrate")
-    dst = await migration.live(s, src, "dst", hold_s=_hold_s(s))
-    await s.reads(dst, "after-migrate")
-    await s.reads(src, "source-postmigrate")
-    await s.quit(src)
-    await _run_and_read(s, dst)
+    await _live_and_read(s, _hold_s(s))
 
 
 @scenario("held-switchover-cancel", "live migration held at pre-switchover, then cancelled")
