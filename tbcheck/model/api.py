@@ -42,6 +42,12 @@ POSTMIGRATE = "postmigrate"
 TSC_RATIO_MAX = {48: 2**64 - 1, 32: 2**40 - 1}
 
 
+def counter_ticks(freq: Num, t: Num) -> Num:
+    """Ticks a counter of ``freq`` Hz has counted ``t`` ns after true time 0: ``floor(f * t /
+    1e9)`` in exact integers (a host counter is its value at 0 plus this)."""
+    return (freq * t) / 10**9
+
+
 class ScalingUndeclared(TypeError):
     """A rule set used the host's counter scaling without declaring ``scales = True``."""
 
@@ -78,7 +84,7 @@ class Host:
 
     def tb(self) -> U64:
         """The host counter now: ``cpu_get_host_ticks()``, ``c_h + floor(f_h * t / 1e9)``."""
-        ticks = (self._freq * self._now()) / 10**9  # exact integers; the counter wraps mod 2**64
+        ticks = counter_ticks(self._freq, self._now())  # the counter wraps mod 2**64
         return wrapping_add(self._counter0.convert(U64), ticks.convert(U64))  # type: ignore
 
     def realtime_ns(self) -> S64:

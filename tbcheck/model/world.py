@@ -27,6 +27,7 @@ from tbcheck.model.api import (
     Refusal,
     RuleSet,
     ScalingUndeclared,
+    counter_ticks,
 )
 from tbcheck.model.domain import U64, Bool, Int, Num, SymbolicBranch, collect_obligations
 from tbcheck.model.events import (
@@ -252,7 +253,7 @@ class World:
             return None
         hp = self.params.hosts[proc.host]
         f = hp.freq.convert(Int)
-        advanced = (f * t_b.convert(Int)) / 10**9 - (f * t_a.convert(Int)) / 10**9
+        advanced = counter_ticks(f, t_b.convert(Int)) - counter_ticks(f, t_a.convert(Int))
         return ScaledRun(hp.freq, advanced, [None if c.tsc_ratio is None else hp.frac_bits
                                              for c in proc.cpus])
 
