@@ -118,10 +118,13 @@ class Cpu:
 
 
 class VM:
-    """The QEMU process a hook runs in: the host, the vCPUs, the current run state."""
+    """The QEMU process a hook runs in: the host, the vCPUs, the current run state, and
+    whether it starts the guest by itself once an incoming migration has loaded (QEMU's
+    ``autostart``: False in a destination started with ``-S``, which stays paused until a
+    ``cont`` and whose ``post_load`` is the last hook before that wait)."""
 
-    def __init__(self, host: Host, cpus: list[Cpu], state: str) -> None:
-        self.host, self.cpus, self.state = host, cpus, state
+    def __init__(self, host: Host, cpus: list[Cpu], state: str, autostart: bool = True) -> None:
+        self.host, self.cpus, self.state, self.autostart = host, cpus, state, autostart
 
     def set_all_offsets(self, off: Num) -> None:
         """Give every vCPU the same ``tb_offset`` (QEMU's CPU_FOREACH loop)."""

@@ -79,6 +79,7 @@ class Proc:
     rules: RuleSet
     cpus: list[Cpu]
     state: str
+    autostart: bool = True  # False: a destination started paused (-S)
 
 
 @dataclass
@@ -143,7 +144,7 @@ class World:
         hp = self.params.hosts[proc.host]
         host = Host(proc.host, hp.freq, hp.counter0, hp.skew, hp.mono0, lambda: path.ws.t,
                     hp.scaling, hp.frac_bits, self.rules_cls.scales)
-        return VM(host, proc.cpus, proc.state)
+        return VM(host, proc.cpus, proc.state, proc.autostart)
 
     def _hook(self, path: Path, proc: Proc, name: str, *args: Any) -> Any:
         vm = self._vm(path, proc)
@@ -195,12 +196,12 @@ class World:
         if guest_sees and self.record_observations:  # for display only
             path.ws.ghost.guest_ns = path.ws.ghost.guest_ns + d.convert(Int)
 
-    def _new_proc(self, path: Path, host: int, state: str) -> Proc:
+    def _new_proc(self, path: Path, host: int, state: str, autostart: bool = True) -> Proc:
         with collect_obligations() as obs:  # a rule set's constructor computes too
             rules = self.rules_cls()
         if obs:  # (it sees no symbol: the same on both engines)
             self.monitor.on_obligations(obs, "the rule set's constructor", self._emit(path))
-        proc = Proc(host, rules, [Cpu() for _ in range(self.params.ncpus)], state)
+        proc = Proc(host, rules, [Cpu() for _ in range(self.params.ncpus)], state, autostart)
         self._hook(path, proc, "setup")
         return proc
 
@@ -299,7 +300,7 @@ class World:
         self._pass(path, ev.p_save, stopped is not None)
         record = self._hook(path, ws.vm, "pre_save")
         self._pass(path, ev.p_transfer, stopped is not None)
-        dst = self._new_proc(path, ev.dst, INMIGRATE)
+        dst = self._new_proc(path, ev.dst, INMIGRATE, autostart=not ev.paused)
         refusal = self._hook(path, dst, "post_load", record)
         paths = [path]
         if refusal is not None:

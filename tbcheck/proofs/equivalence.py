@@ -109,7 +109,8 @@ def paired(a: type[RuleSet], b: type[RuleSet], n: int) -> type[RuleSet]:
     each hook given to both, each with a view of the VM that holds its own vCPUs only."""
 
     def views(vm: VM) -> tuple[VM, VM]:
-        return VM(vm.host, vm.cpus[:n], vm.state), VM(vm.host, vm.cpus[n:], vm.state)
+        return (VM(vm.host, vm.cpus[:n], vm.state, vm.autostart),
+                VM(vm.host, vm.cpus[n:], vm.state, vm.autostart))
 
     class Pair(RuleSet):
         name = f"{a.name} | {b.name}"
