@@ -11,7 +11,18 @@ from typing import Any
 from tbcheck.errors import UsageError
 from tbcheck.model.codec import event_from_json
 from tbcheck.model.domain import Int, Num, value
-from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
+from tbcheck.model.events import (
+    Cont,
+    Event,
+    LoadVM,
+    Migrate,
+    MigrateFail,
+    Read,
+    Run,
+    SaveVM,
+    Stop,
+    Write,
+)
 
 UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "min": 60 * 10**9, "h": 3600 * 10**9,
          "d": 86400 * 10**9}
@@ -70,12 +81,19 @@ def _event(name: str, args: list[str], kw: dict[str, str]) -> Event:
             ev = Migrate(int(args[0]), d("save", 1), d("transfer", 2), d("resume", 3), paused)
         elif name == "migrate-fail":
             ev = MigrateFail(d("save", 0), d("cancel", 1))
+        elif name == "write":  # the guest writes a vCPU's TB: write(I, TB), TB in ticks
+            if not args:
+                raise UsageError("write needs a vCPU and a TB: write(0, 123456)")
+            tb = kw.pop("tb", None) or (args[1] if len(args) > 1 else None)
+            if tb is None:
+                raise UsageError("write needs the TB it writes: write(0, 123456)")
+            ev = Write(int(args[0]), Int(int(tb)))
         elif name == "savevm":
             ev = SaveVM(args[0] if args else "s1", d("ram", 1))
         elif name == "loadvm":
             ev = LoadVM(args[0] if args else "s1", d("load", 1))
         else:
-            raise UsageError(f"unknown event {name!r} (run, stop, cont, read, migrate, "
+            raise UsageError(f"unknown event {name!r} (run, stop, cont, read, write, migrate, "
                              "migrate-fail, savevm, loadvm)")
     except ValueError as exc:
         raise UsageError(f"bad argument to {name}: {exc}") from None

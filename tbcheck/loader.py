@@ -106,7 +106,7 @@ def check_hooks(cls: type[RuleSet], path: str) -> None:
 def smoke(cls: type[RuleSet], path: str) -> None:
     """Run the rule set once through every event on both engines, to fail early and clearly."""
     from tbcheck.defaults import concrete_params, tolerances_for
-    from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop
+    from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop, Write
     from tbcheck.model.world import RuleError
     from tbcheck.proofs.concrete import run
     from tbcheck.proofs.envelope import Envelope
@@ -118,6 +118,8 @@ def smoke(cls: type[RuleSet], path: str) -> None:
               Migrate(2, _i(1), _i(2), _i(3)), MigrateFail(_i(1), _i(2)), SaveVM("a", _i(5)),
               Stop(), LoadVM("a", _i(7)), Cont(), Migrate(0, _i(1), _i(2), _i(3), paused=True),
               Cont(), Run(_i(s))]
+    if cls.guest_writes_tb:
+        events += [Write(1, _i(7 * s)), Run(_i(s))]
     try:
         run(cls, params, events, tolerances_for(cls, params))
         unroll(cls, Envelope(depth=1, nhosts=2))

@@ -40,7 +40,7 @@ def rows(trace: Trace, params: Params, prop: str | None = None) -> list[dict[str
                           _v(o.t)), None)
             if first is not None and first["tb"] == _v(o.tb):
                 continue
-        exp = expected_tb(trace, params, o.guest_ns)
+        exp = expected_tb(trace, params, o.guest_ns) + int(_v(o.shift))  # and the guest's write
         out.append({"step": o.step, "event": _event_name(trace.events, o.step, o.event),
                     "t_ns": _v(o.t), "host": o.host, "state": o.state, "cpu": o.cpu,
                     "tb": _v(o.tb), "expected": exp, "delta": _v(o.tb) - exp,

@@ -59,6 +59,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="time between saving and loading a file migration (default: 2.0)",
     )
     parser.add_argument(
+        "--settle", type=float, default=None, metavar="SECONDS",
+        help="wait this long after a guest boots, before its first reads: a firmware that "
+             "writes the TB at boot finishes first, so the validator sees its writes as the "
+             "guest's (default: 0, or 1 with --firmware)",
+    )
+    parser.add_argument(
+        "--firmware", default=None, metavar="NAME", choices=["tb-writer"],
+        help="run a firmware of tbcheck's in place of the machine's: tb-writer (powernv: "
+             "every vCPU but 0 writes its TB at boot, docs/validate.md)",
+    )
+    parser.add_argument(
         "--tb-freq", type=int, default=None, metavar="HZ",
         help="nominal guest TB frequency for the header (default: known for pseries, powernv "
              "and mac99; measured otherwise)",
@@ -83,6 +94,10 @@ def _check(args: argparse.Namespace) -> list[str]:
         raise UsageError("--reads must be between 1 and 10000")
     if not 0 < args.delay <= 3600 or not 0 <= args.file_gap <= 3600:
         raise UsageError("--delay must be in (0, 3600] s and --file-gap in [0, 3600] s")
+    if args.settle is None:
+        args.settle = 1.0 if args.firmware else 0.0
+    if not 0 <= args.settle <= 3600:
+        raise UsageError("--settle must be in [0, 3600] s")
     if args.tb_freq is not None and args.tb_freq <= 0:
         raise UsageError("--tb-freq must be positive")
     out = Path(args.out)
@@ -102,6 +117,12 @@ def run(args: argparse.Namespace) -> int:
 
     assert set(SCENARIO_NAMES) == set(SCENARIOS), "record_cmd.SCENARIO_NAMES is out of date"
     cfg = machine.resolve(args.qemu, args.machine, args.tb_freq)
+    if args.firmware:  # written next to the trace: the header's command line names it
+        from tbcheck.qemu import firmware
+
+        blob = Path(args.out).with_name(Path(args.out).name + f".{args.firmware}.bin")
+        blob.write_bytes(firmware.image(args.firmware, cfg.machine_name))
+        cfg.machine_args += ["-bios", str(blob.resolve())]
     if cfg.tb_freq_hz is None:  # a machine nobody told us about: measure its TB's rate
         from tbcheck.qemu import calibrate
 
@@ -114,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
 
         if shutil.which("qemu-img") is None:
             raise UsageError("scenario savevm-loadvm needs qemu-img (install qemu-utils)")
-    opts = Options(reads=args.reads, delay_s=args.delay, file_gap_s=args.file_gap)
+    opts = Options(reads=args.reads, delay_s=args.delay, file_gap_s=args.file_gap,
+                   settle_s=args.settle)
     from tbcheck.progress import Progress
 
     bar = Progress(len(names), quiet=args.quiet)

@@ -216,6 +216,10 @@ class RuleSet:
     #: {property: {"eps_ns": 0}}; each weakens the verdict and is shown beside it
     assume: ClassVar[dict[str, dict[str, Any]]] = {}
 
+    #: the machine lets the guest write its TB (``mttbl``/``mttbu``): the world then offers the
+    #: event ``write(I, TB)``. Not on sPAPR under KVM, where the hypervisor owns the TB.
+    guest_writes_tb: ClassVar[bool] = False
+
     REQUIRED_HOOKS: ClassVar[tuple[str, ...]] = ("stop", "cont", "pre_save", "post_load")
 
     def setup(self, vm: VM) -> None:
@@ -229,6 +233,12 @@ class RuleSet:
         """The TB the guest reads on ``cpu``: ``H + tb_offset`` (QEMU's ``cpu_ppc_get_tb``), or
         the scaled counter plus the offset where the rule set set a ratio."""
         return wrapping_add(vm.counter(cpu), cpu.tb_offset)  # type: ignore[return-value]
+
+    def write_tb(self, vm: VM, cpu: Cpu, value: U64) -> None:
+        """The guest writes ``value`` to ``cpu``'s TB (only where ``guest_writes_tb``): by
+        default its offset becomes what makes ``read_tb`` give ``value`` now (QEMU's
+        ``cpu_ppc_store_tbl``: ``tb_offset = value - TB without offset``)."""
+        cpu.tb_offset = wrapping_add(cpu.tb_offset, wrapping_sub(value, self.read_tb(vm, cpu)))
 
     def stop(self, vm: VM, state: str) -> None:
         raise NotImplementedError

@@ -69,9 +69,18 @@ class Read:
     kind = "read"
 
 
-Event = Run | Stop | Cont | Migrate | MigrateFail | SaveVM | LoadVM | Read
+@dataclass(frozen=True)
+class Write:
+    """The guest writes ``tb`` (ticks) to vCPU ``cpu``'s TB, where the machine allows it."""
+
+    cpu: int
+    tb: Num
+    kind = "write"
+
+
+Event = Run | Stop | Cont | Migrate | MigrateFail | SaveVM | LoadVM | Read | Write
 EVENT_TYPES: dict[str, type] = {t.kind: t for t in (Run, Stop, Cont, Migrate, MigrateFail,
-                                                    SaveVM, LoadVM, Read)}
+                                                    SaveVM, LoadVM, Read, Write)}
 
 
 def depth_of(events: list[Event]) -> int:

@@ -27,6 +27,7 @@ class GhostView(Protocol):
     pause_kind: str | None
     pause_rounded: bool
     guest_ns: Num
+    shift: list[Num] | None
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class Observer(Protocol):
                emit: Emit, scaled: ScaledRun | None = None) -> None: ...
 
     def on_explicit_stop(self, g: Any, tbs: list[Num]) -> None: ...
+
+    def on_guest_write(self, g: Any, cpu: int, before: list[Num], value: Num) -> None: ...
 
     def on_explicit_cont(self, g: Any, tbs: list[Num], emit: Emit) -> None: ...
 

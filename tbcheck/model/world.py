@@ -40,6 +40,7 @@ from tbcheck.model.events import (
     Run,
     SaveVM,
     Stop,
+    Write,
 )
 from tbcheck.model.observer import Emit, GhostView, Observer, ScaledRun
 from tbcheck.model.structure import clone
@@ -88,6 +89,7 @@ class Snap:
     ref: list[Num]  # the TB the snapshot stands for (what the guest resumes at)
     guest_ns: Num
     rounded: bool = False  # ref is a probe's resume value (a paused destination's load)
+    shift: list[Num] | None = None  # what the guest had written to each vCPU's TB by then
 
 
 @dataclass
@@ -110,6 +112,7 @@ class Observation:
     cpu: int
     tb: Num
     guest_ns: Num
+    shift: Num = field(default_factory=lambda: Int(0))  # what the guest wrote to it, for display
 
 
 @dataclass
@@ -185,8 +188,10 @@ class World:
             tb = tb.convert(U64)
             tbs.append(tb)
             if self.record_observations:
+                shift = ws.ghost.shift[i] if ws.ghost.shift is not None else Int(0)
                 path.observations.append(Observation(path.step, event, ws.t, ws.vm.host,
-                                                     ws.vm.state, i, tb, ws.ghost.guest_ns))
+                                                     ws.vm.state, i, tb, ws.ghost.guest_ns,
+                                                     shift))
         self.monitor.on_reads(ws.ghost, ws.t, tbs, self._emit(path))
         return tbs
 
@@ -224,6 +229,9 @@ class World:
             return st == PAUSED
         if isinstance(ev, Read):
             return st == RUNNING and 0 <= ev.cpu < self.params.ncpus
+        if isinstance(ev, Write):  # where the machine lets the guest write its TB
+            return st == RUNNING and self.rules_cls.guest_writes_tb \
+                and 0 <= ev.cpu < self.params.ncpus
         if isinstance(ev, Migrate):  # into a destination started paused: of a running guest
             return (st == RUNNING if ev.paused else st in (RUNNING, PAUSED)) \
                 and 0 <= ev.dst < len(self.params.hosts)
@@ -260,6 +268,16 @@ class World:
 
     def _read_event(self, path: Path, ev: Read) -> None:
         self._read(path, "read")
+
+    def _write(self, path: Path, ev: Write) -> None:
+        """The guest writes one vCPU's TB: the rule set's ``write_tb``; the properties move that
+        vCPU's references by what the guest wrote (never the hypervisor's doing)."""
+        ws = path.ws
+        before = ws.ghost.last if ws.ghost.last is not None else self._read(path, "write")
+        value = ev.tb.convert(U64)
+        self._hook(path, ws.vm, "write_tb", ws.vm.cpus[ev.cpu], value)
+        self.monitor.on_guest_write(ws.ghost, ev.cpu, before, value)
+        self._read(path, "write")
 
     def _stop(self, path: Path, ev: Stop) -> None:
         tbs = self._read(path, "stop")
@@ -368,8 +386,9 @@ class World:
         ref = stopped[1] if stopped is not None else ws.ghost.pause_ref
         if ref is None:  # a guest paused with no TB to stand for: the snapshot would be unchecked
             raise AssertionError("savevm of a paused guest whose pause recorded no TB")
+        shift = None if ws.ghost.shift is None else list(ws.ghost.shift)
         ws.snapshots[ev.name] = Snap(record, list(ref), ws.ghost.guest_ns,
-                                     stopped is None and ws.ghost.pause_rounded)
+                                     stopped is None and ws.ghost.pause_rounded, shift)
         if stopped is not None:
             after = self._resume(path, "savevm")
             self.monitor.on_snapshot_resume(stopped[1], after, "resume after savevm",
@@ -393,6 +412,7 @@ class World:
         ws = path.ws
         self.monitor.on_branch_restart(ws.ghost)
         ws.ghost.guest_ns = snap.guest_ns
+        ws.ghost.shift = None if snap.shift is None else list(snap.shift)  # the guest's, then
         if not was_running:
             ws.ghost.pause_ref, ws.ghost.pause_kind = list(snap.ref), "snapshot-frozen"
             ws.ghost.pause_rounded = snap.rounded
@@ -407,4 +427,4 @@ class World:
 _HANDLERS: dict[type[Event], Any] = {
     Run: World._run, Read: World._read_event, Stop: World._stop, Cont: World._cont,
     Migrate: World._migrate, MigrateFail: World._migrate_fail, SaveVM: World._savevm,
-    LoadVM: World._loadvm}
+    LoadVM: World._loadvm, Write: World._write}

@@ -125,7 +125,18 @@ def params(env: Envelope) -> st.SearchStrategy[ParamDraw]:
 def events(env: Envelope, max_len: int) -> st.SearchStrategy[list[Any]]:
     """Event sequences of docs/properties.md's kinds; some may not be enabled where they fall (the
     concrete engine's ``strict=False`` skips those)."""
-    from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
+    from tbcheck.model.domain import U64
+    from tbcheck.model.events import (
+        Cont,
+        LoadVM,
+        Migrate,
+        MigrateFail,
+        Read,
+        Run,
+        SaveVM,
+        Stop,
+        Write,
+    )
 
     def i(s: st.SearchStrategy[int]) -> st.SearchStrategy[Int]:
         return s.map(Int)
@@ -135,5 +146,6 @@ def events(env: Envelope, max_len: int) -> st.SearchStrategy[list[Any]]:
         st.builds(Run, i(run_ns(env))), st.just(Stop()), st.just(Cont()),
         st.builds(Migrate, st.integers(0, env.nhosts - 1), ph, ph, ph, st.booleans()),
         st.builds(MigrateFail, ph, ph), st.builds(SaveVM, slot, ph),
-        st.builds(LoadVM, slot, ph), st.builds(Read, st.integers(0, env.ncpus - 1)))
+        st.builds(LoadVM, slot, ph), st.builds(Read, st.integers(0, env.ncpus - 1)),
+        st.builds(Write, st.integers(0, env.ncpus - 1), initial(env).map(U64)))
     return st.lists(one, max_size=max_len)

@@ -114,6 +114,10 @@ def paired(a: type[RuleSet], b: type[RuleSet], n: int) -> type[RuleSet]:
 
     class Pair(RuleSet):
         name = f"{a.name} | {b.name}"
+        scales = a.scales or b.scales  # each scales only its own vCPUs, if it declares so
+        # a guest's write is offered where both machines let the guest write its TB; it writes
+        # the same vCPU of both (vCPU i of A and vCPU i of B, whichever of the two is named)
+        guest_writes_tb = a.guest_writes_tb and b.guest_writes_tb
 
         def __init__(self) -> None:
             self.a, self.b = a(), b()
@@ -157,6 +161,12 @@ def paired(a: type[RuleSet], b: type[RuleSet], n: int) -> type[RuleSet]:
             if any(c is cpu for c in va.cpus):
                 return self.a.read_tb(va, cpu)
             return self.b.read_tb(vb, cpu)
+
+        def write_tb(self, vm: VM, cpu: Any, value: Any) -> None:
+            va, vb = views(vm)
+            i = next(j for j, c in enumerate(vm.cpus) if c is cpu) % n
+            self.a.write_tb(va, va.cpus[i], value)
+            self.b.write_tb(vb, vb.cpus[i], value)
 
     return Pair
 

@@ -97,10 +97,11 @@ class Invariant:
 class _Builder:
     def __init__(self, rules: type[RuleSet], env: Envelope, hz: Horizon) -> None:
         self.rules, self.env, self.hz = rules, env, hz
-        self.sym = symbols(replace(env, depth=1), prefix="i_", scaling=rules.scales)
+        self.sym = symbols(replace(env, depth=1), prefix="i_", scaling=rules.scales,
+                           writes=rules.guest_writes_tb)
         self.world = World(rules, self.sym.params, Monitor(tolerances(rules, env, self.sym.params)),
                            record_observations=False)
-        self.alts = alternatives(env)
+        self.alts = alternatives(env, rules.guest_writes_tb)
         self.generic: dict[Any, Generic] = {}
         self.made = 0  # generic states built (a rebuilt one gets new unknowns)
 

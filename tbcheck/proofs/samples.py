@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.domain import Int, value
+from tbcheck.model.domain import U64, Int, value
 from tbcheck.model.events import Event, Run
 from tbcheck.model.structure import key
 from tbcheck.model.world import Path, World
@@ -72,7 +72,7 @@ def walks(rules: type[RuleSet], env: Envelope, runs: int, depth: int, seed: int,
     """``runs`` random runs of ``depth`` steps (or along ``route``), yielding after boot
     (step 0) and after each step; the caller reads, then clears, ``walk.path.checks``."""
     rng = random.Random(seed)
-    alts = alternatives(env)
+    alts = alternatives(env, rules.guest_writes_tb)
     for _ in range(runs):
         draw = random_draw(env.drawn_for(rules), rng)
         params = draw.params()
@@ -82,7 +82,8 @@ def walks(rules: type[RuleSet], env: Envelope, runs: int, depth: int, seed: int,
         yield w, 0
         for n in range(1, (depth if route is None else len(route)) + 1):
             sv = StepVars([], *(Int(_pick(rng, 0, hi)) for hi in (
-                env.max_run_ns, env.max_phase_ns, env.max_phase_ns, env.max_phase_ns)))
+                env.max_run_ns, env.max_phase_ns, env.max_phase_ns, env.max_phase_ns)),
+                U64(_pick(rng, 0, env.max_initial - 1)))
             choices = [a for a in alts if world.enabled(w.path.ws, sv.event(a))]
             if route is not None and route[n - 1] not in choices:
                 break

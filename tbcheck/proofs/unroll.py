@@ -20,7 +20,17 @@ import z3
 
 from tbcheck.model.api import RuleSet
 from tbcheck.model.domain import U64, Bool, Int, Num, fresh, z3_and, z3_not
-from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Run, SaveVM, Stop
+from tbcheck.model.events import (
+    Cont,
+    Event,
+    LoadVM,
+    Migrate,
+    MigrateFail,
+    Run,
+    SaveVM,
+    Stop,
+    Write,
+)
 from tbcheck.model.structure import clone, key, merge
 from tbcheck.model.world import HostParams, Params, Path, World, WorldState
 from tbcheck.proofs.envelope import Envelope, tolerances
@@ -29,12 +39,16 @@ from tbcheck.properties.monitor import Check, Monitor
 Alternative = tuple[Any, ...]  # ("run",), ("migrate", dst), ("migrate-paused", dst) ...
 
 
-def alternatives(env: Envelope) -> list[Alternative]:
+def alternatives(env: Envelope, writes: bool = False) -> list[Alternative]:
+    """Each step's possible events; ``writes``: the rule set's machine lets the guest write its
+    TB (``RuleSet.guest_writes_tb``), one alternative a vCPU."""
     alts: list[Alternative] = [("run",), ("stop",), ("cont",)]
     alts += [("migrate", h) for h in range(env.nhosts)]
     alts += [("migrate-paused", h) for h in range(env.nhosts)]  # into a destination with -S
     alts += [("migrate-fail",)]
     alts += [("savevm", s) for s in env.slots] + [("loadvm", s) for s in env.slots]
+    if writes:
+        alts += [("write", i) for i in range(env.ncpus)]
     return alts
 
 
@@ -45,6 +59,7 @@ class StepVars:
     p1: Num
     p2: Num
     p3: Num
+    w: Num = field(default_factory=lambda: U64(0))  # the TB a guest's write writes
 
     def rest(self, alt: Alternative) -> Num:
         """How long the VM is left alone after the event, so that every alternative ends the
@@ -74,6 +89,8 @@ class StepVars:
             return SaveVM(alt[1], self.p1)
         if kind == "loadvm":
             return LoadVM(alt[1], self.p1)
+        if kind == "write":
+            return Write(alt[1], self.w)
         raise AssertionError(kind)
 
 
@@ -86,7 +103,8 @@ class Symbols:
     constraints: list[z3.BoolRef]
 
 
-def symbols(env: Envelope, prefix: str = "", scaling: bool = False) -> Symbols:
+def symbols(env: Envelope, prefix: str = "", scaling: bool = False,
+            writes: bool = False) -> Symbols:
     """``scaling``: the rule set declares it scales, so each host's scaling is an unknown where
     the envelope leaves it open (for any other rule set it is never read: a constant)."""
     cons: list[z3.BoolRef] = []
@@ -110,7 +128,7 @@ def symbols(env: Envelope, prefix: str = "", scaling: bool = False) -> Symbols:
                                 Bool(z3.Bool(f"{prefix}scaling{h}")) if scales is None and
                                 scaling else Bool(bool(scales)), env.frac_bits))
     params = Params(hosts, var(U64, "tb0", 0, top), env.ncpus)
-    n_alt = len(alternatives(env))
+    n_alt = len(alternatives(env, writes))
     steps = []
     for k in range(1, env.depth + 1):
         c = [z3.Bool(f"{prefix}e{k}_{j}") for j in range(n_alt)]  # one-hot: pure SAT
@@ -118,7 +136,8 @@ def symbols(env: Envelope, prefix: str = "", scaling: bool = False) -> Symbols:
         steps.append(StepVars(c, var(Int, f"d{k}", 0, env.max_run_ns),
                               var(Int, f"p{k}a", 0, env.max_phase_ns),
                               var(Int, f"p{k}b", 0, env.max_phase_ns),
-                              var(Int, f"p{k}c", 0, env.max_phase_ns)))
+                              var(Int, f"p{k}c", 0, env.max_phase_ns),
+                              var(U64, f"w{k}", 0, top) if writes else U64(0)))
     return Symbols(params, steps, cons)
 
 
@@ -177,10 +196,10 @@ def unroll(rules: type[RuleSet], env: Envelope,
     """With ``observe``, the world records the guest's reads and ``observe`` gets every path
     (the boot's, then each step's before the merge) with that step's reads."""
     t0 = time.perf_counter()
-    sym = symbols(env, scaling=rules.scales)
+    sym = symbols(env, scaling=rules.scales, writes=rules.guest_writes_tb)
     world = World(rules, sym.params, Monitor(tolerances(rules, env, sym.params)),
                   record_observations=observe is not None)
-    alts = alternatives(env)
+    alts = alternatives(env, rules.guest_writes_tb)
     u = Unrolling(rules, env, sym, alts)
     init = world.boot()
     if observe is not None:

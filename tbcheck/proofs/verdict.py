@@ -84,7 +84,8 @@ def decode(u: Unrolling, model: z3.ModelRef, upto: int) -> tuple[Params, list[Ev
     for sv in u.sym.steps[:upto]:
         alt = u.alts[next(j for j, b in enumerate(sv.choice)
                           if z3.is_true(model.eval(b, model_completion=True)))]
-        c = type(sv)(sv.choice, *(Int(_num(model, x)) for x in (sv.d, sv.p1, sv.p2, sv.p3)))
+        c = type(sv)(sv.choice, *(Int(_num(model, x)) for x in (sv.d, sv.p1, sv.p2, sv.p3)),
+                     U64(_num(model, sv.w)))
         if alt[0] != "run":
             events.append(c.event(alt))
         events.append(Run(c.rest(alt)))

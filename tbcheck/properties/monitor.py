@@ -94,12 +94,18 @@ class Ghost:
     chain_t: Num | None = None
     chain_hopped: Bool = field(default_factory=lambda: Bool(False))  # a Bool: not control
     guest_ns: Num = field(default_factory=lambda: Int(0))  # ideal guest time, for display
+    shift: list[Num] | None = None  # what the guest's own writes moved each vCPU's TB by
 
 
 def on_reads(g: Ghost, t: Num, tbs: list[Num], tol: Tolerances, emit: Emit) -> None:
     """Every instant the guest reads all vCPUs: they agree, nothing went backwards, and the TB
     kept pace with true time since its chain began."""
-    emit(Check("vcpus-agree", P.agree(tbs), "vCPUs read at one instant", t, list(tbs)))
+    if g.shift is None:
+        emit(Check("vcpus-agree", P.agree(tbs), "vCPUs read at one instant", t, list(tbs)))
+    else:  # the vCPUs differ by what the guest wrote to each, and by nothing else
+        mine = [P.as_int(x) - s for x, s in zip(tbs, g.shift, strict=True)]
+        emit(Check("vcpus-agree", P.agree(mine), "vCPUs read at one instant, less what the "
+                   "guest wrote to each", t, list(tbs)))
     if g.last is not None:
         _judge("monotonic", "a read after an earlier read", t, tbs, g.last,
                [P.never_decreases_range(a) for a in g.last], emit)
@@ -164,6 +170,21 @@ def on_explicit_stop(g: Ghost, tbs: list[Num]) -> None:
     g.pause_ref, g.pause_kind = list(tbs), "frozen-when-stopped"
     g.pause_rounded = False
     _end_chain(g)
+
+
+def on_guest_write(g: Ghost, cpu: int, before: list[Num], value: Num) -> None:
+    """The guest wrote ``value`` to vCPU ``cpu``'s TB, which read ``before[cpu]`` at this
+    instant: the guest's own doing, never the hypervisor's. That vCPU's references move by what
+    it wrote: its last read (monotonic: the write is the new floor), its chain start
+    (tracks-wall-clock), its difference from the other vCPUs (vcpus-agree)."""
+    d = P.as_int(value) - P.as_int(before[cpu])
+    shift: list[Num] = list(g.shift) if g.shift is not None else [Int(0)] * len(before)
+    shift[cpu] = P.as_int(shift[cpu]) + d
+    g.shift = shift
+    if g.last is not None:
+        g.last = [value if i == cpu else x for i, x in enumerate(g.last)]
+    if g.chain_tb is not None:
+        g.chain_tb = [P.as_int(x) + d if i == cpu else x for i, x in enumerate(g.chain_tb)]
 
 
 def on_explicit_cont(g: Ghost, tbs: list[Num], tol: Tolerances, emit: Emit) -> None:
@@ -263,6 +284,9 @@ class Monitor:
 
     def on_explicit_stop(self, g: Ghost, tbs: list[Num]) -> None:
         on_explicit_stop(g, tbs)
+
+    def on_guest_write(self, g: Ghost, cpu: int, before: list[Num], value: Num) -> None:
+        on_guest_write(g, cpu, before, value)
 
     def on_explicit_cont(self, g: Ghost, tbs: list[Num], emit: Emit) -> None:
         on_explicit_cont(g, tbs, self.tol, emit)

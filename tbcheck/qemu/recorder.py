@@ -56,6 +56,7 @@ def header(cfg: MachineConfig, names: list[str], opts: Options) -> dict[str, Any
         "reads_per_point": opts.reads,
         "delay_s": opts.delay_s,
         "file_gap_s": opts.file_gap_s,
+        "settle_s": opts.settle_s,
         "tb_read": "QMP human-monitor-command 'info registers' (cpu-index), TB line 2nd field",
         "host": {
             "hostname": platform.node(),

@@ -25,6 +25,7 @@ class Options:
     reads: int = 5
     delay_s: float = 1.0
     file_gap_s: float = 2.0
+    settle_s: float = 0.0  # after a guest boots, before its first reads (firmware that writes)
 
 
 class Session:
@@ -87,6 +88,8 @@ class Session:
             "vm-start", vm, win, pid=vm.proc.pid, argv=vm.argv, incoming=incoming,
             kvm=bool(kvm.get("enabled")), started_paused=paused,
         )
+        if incoming is None and not paused and self.opts.settle_s > 0:
+            await self.wait(self.opts.settle_s, vm, "the guest's firmware settles")
         return vm
 
     async def quit(self, vm: Vm) -> None:

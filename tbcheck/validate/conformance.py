@@ -21,7 +21,18 @@ from fractions import Fraction
 
 from tbcheck.model.api import RuleSet
 from tbcheck.model.domain import U64, Int
-from tbcheck.model.events import Cont, Event, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
+from tbcheck.model.events import (
+    Cont,
+    Event,
+    LoadVM,
+    Migrate,
+    MigrateFail,
+    Read,
+    Run,
+    SaveVM,
+    Stop,
+    Write,
+)
 from tbcheck.model.world import HostParams, Params, RuleError
 from tbcheck.proofs.concrete import NotEnabled, run
 from tbcheck.properties.monitor import Tolerances
@@ -115,6 +126,15 @@ class _Replay:
         self.keys: list[Key] = [(st.index, n) for st in sc.steps for n in st.instants]
         self.inst = {(st.index, n): i for st in sc.steps for n, i in st.instants.items()}
         self.tol = Tolerances(Int(f_g), 0, SLACK, rules.offset_granularity)
+        # A guest that wrote its TB before the first read (written.py): which vCPUs it wrote
+        # cannot be told, so, where the rule set's machine lets the guest write, each vCPU's
+        # TB is written to what its first read shows (vCPU -> (read index, half the read's
+        # window in ticks: how well that read knows the value), and later reads allow that.
+        self.anchors: dict[int, tuple[int, int]] = {}
+        if sc.written and rules.guest_writes_tb:
+            for i, r in enumerate(sc.reads):
+                if r.guest and r.step == 0 and r.branch == 0 and r.vcpu not in self.anchors:
+                    self.anchors[r.vcpu] = (i, -(-r.win.width * f_g // (2 * 10**9)))
 
     # ------------------------------------------------------------------ building
     def params(self, boot: int) -> Params:
@@ -144,6 +164,8 @@ class _Replay:
                 r = sc.reads[i]
                 if r.guest:
                     advance(r.win.mid)
+                    if self.anchors.get(r.vcpu, (-1,))[0] == i:
+                        evs.append(Write(r.vcpu, U64(r.tb)))
                     read_at[i] = len(evs)
                     evs.append(Read(r.vcpu))
                 continue
@@ -194,6 +216,9 @@ class _Replay:
             # the model's TB counts f_g ticks a second since the boot, at most: a measured f_g
             # may be off by what its error is worth over that time
             slack = SLACK + self.drift(r.win.hi - boot)
+            anchor = self.anchors.get(r.vcpu)
+            if anchor is not None and anchor[0] != i:
+                slack += anchor[1]
             if r.guest:
                 half = -(-r.win.width * self.f // (2 * 10**9))  # the read is within its window
                 checks.append(_Prediction(r, obs[(read_at[i] + 1, r.vcpu)][0],
@@ -218,16 +243,18 @@ class _Replay:
             return ((got[-1] if last else got[0]), st.index) if got else None
 
         at = r.step
+        ahead = steps[at + 1:]
         if r.source_of is not None:
             src = steps[r.source_of]
             if src.running:
                 return seen(src, last=False)
-            at = src.index
-        for st in steps[at + 1:]:
+            at, ahead = src.index, []  # the guest left: this VM holds what it stopped at
+        for st in ahead:
             if st.kind == Kind.CONT:
                 return seen(st, last=True)
-            if st.kind == Kind.LOADVM or st.running:
-                break
+            if st.kind == Kind.LOADVM or st.running or (st.kind == Kind.MIGRATE
+                                                         and st.vm == r.vm):
+                break  # (the guest leaves this VM: it holds what it stopped at, not the resume)
         for st in reversed(steps[1:at + 1]):
             if st.kind == Kind.STOP or st.running:
                 return seen(st, last=False)

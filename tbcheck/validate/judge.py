@@ -21,6 +21,7 @@ from tbcheck.validate.mismatch import Mismatch, mismatch_at
 from tbcheck.validate.records import InstantName as At
 from tbcheck.validate.records import Reading, RecordedScenario, Step, TraceInfo
 from tbcheck.validate.records import StepKind as Kind
+from tbcheck.validate.written import own_view, uncertainty
 
 SLACK = 2  # ticks: TB = floor(clock * f / 1e9) rounds once on each side of a comparison
 
@@ -76,12 +77,13 @@ class Judge:
     def __init__(self, info: TraceInfo, granularity: int = 0) -> None:
         self.info, self.f, self.g = info, info.f_g, granularity
         self.acc = {p: _Acc() for p in property_names() if p != "no-overflow"}
+        self.pad = 0  # the current scenario's uncertainty of what the guest wrote (written.py)
 
     # ------------------------------------------------------------------ arithmetic
     def err(self, *widths: int, span: int = 0) -> int:
         """Ticks worth half the sum of some window widths (each a point within its window),
         rounded up, plus what the frequency's error is worth over a carry of ``span`` ns."""
-        return -(-sum(widths) * self.f // (2 * 10**9)) + self.info.drift(span)
+        return -(-sum(widths) * self.f // (2 * 10**9)) + self.info.drift(span) + self.pad
 
     def carry(self, tb: int, from_t: int, to_t: int) -> int:
         """The TB ``tb`` read at ``from_t`` carried to ``to_t`` at the nominal rate."""
@@ -98,6 +100,7 @@ class Judge:
 
     def frozen(self, sc: RecordedScenario, ref: int, r: Reading, value: int, err: int, what: str,
                out: list[Mismatch]) -> None:
+        err += self.pad  # (an exact comparison too: of two vCPUs less what each was written)
         self.compare(P.frozen(Int(ref), Int(value), self.g, err),
                      P.frozen_range(ref, self.g, err), sc, r, value, what, out, ref)
 
@@ -137,6 +140,8 @@ class Judge:
     def run(self) -> list[TraceVerdict]:
         for sc in self.info.scenarios:
             if sc.ok and not sc.problem:
+                sc = own_view(sc)  # each vCPU less what the guest wrote to it
+                self.pad = uncertainty(sc)
                 self.monotonic(sc)
                 self.rate_and_agreement(sc)
                 self.pauses(sc)
@@ -191,12 +196,14 @@ class Judge:
                              self.carry(prev.tb, prev.win.mid, b.win.mid))
                 self.acc["guest-frequency"].situation(fails)
             if a is not None and same.get(a.vcpu) is a and a.vcpu != b.vcpu:
+                # each vCPU less what the guest wrote to it before the first read (written.py)
                 ref = self.carry(a.tb, a.win.mid, b.win.mid)
                 err = self.err(a.win.width, b.win.width, span=b.win.mid - a.win.mid) + SLACK
                 fails = []
+                less = " less what the guest wrote to each" if sc.written else ""
                 self.compare(P.agree([Int(ref), Int(b.tb)], err), P.agree_range(ref, err), sc,
                              b, b.tb, f"vCPU {a.vcpu} read at line {a.line}, carried to this "
-                             "read", fails, ref)
+                             f"read{less}", fails, ref)
                 self.acc["vcpus-agree"].situation(fails)
 
     def pause_chain(self, sc: RecordedScenario, prop: str, ref: int | None, ref_err: int,

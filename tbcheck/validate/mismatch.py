@@ -53,11 +53,14 @@ class Mismatch:
 def mismatch_at(sc: RecordedScenario, r: Reading, lo: int, hi: int | None, f_g: int,
                 what: str = "", shift: int = 0, model: int | None = None) -> Mismatch:
     """Read ``r`` against ``lo..hi``; ``shift`` moves a range stated for a value derived from
-    ``r.tb`` (``r.tb - shift``) onto the read itself, so that it compares like with like."""
+    ``r.tb`` (``r.tb - shift``) onto the read itself, so that it compares like with like. A read
+    judged less what the guest wrote (``r.written``) is shown as the guest saw it."""
+    shift += r.written
     event = f"read @{r.point}"
     if 0 <= r.step < len(sc.steps):
         event += f" (after {sc.steps[r.step].label()})"
     host = sc.vms.index(r.vm) if r.vm in sc.vms else -1
     return Mismatch(sc.name, r.line, sc.rel_ms(r.win.mid), r.vm, host, r.runstate, event,
-                    r.vcpu, r.tb, lo + shift, None if hi is None else hi + shift, f_g, what,
+                    r.vcpu, r.tb + r.written, lo + shift, None if hi is None else hi + shift,
+                    f_g, what,
                     None if model is None else model + shift, r.point)

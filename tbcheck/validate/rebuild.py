@@ -17,6 +17,7 @@ from tbcheck.errors import UsageError
 from tbcheck.validate.records import Instant, Reading, RecordedScenario, Step, TraceInfo, Window
 from tbcheck.validate.records import InstantName as At
 from tbcheck.validate.records import StepKind as Kind
+from tbcheck.validate.written import drop_reads, while_writing, written_at_boot
 
 #: QEMU's event timestamps are whole microseconds of CLOCK_REALTIME; converting them to the
 #: monotonic clock (with the offset of the moment the recorder received them) and the few
@@ -382,5 +383,12 @@ def load(path: str, records: list[dict[str, Any]], tb_freq: int | None = None) -
     f_err = 0 if tb_freq else int(head.get("tb_freq_error_hz") or 0)
     qemu = head.get("qemu") or {}
     machine = head.get("machine") or " ".join(head.get("machine_args") or [])
-    return TraceInfo(path, int(f_g), int(head["vcpus"]), str(qemu.get("version", "?")),
+    info = TraceInfo(path, int(f_g), int(head["vcpus"]), str(qemu.get("version", "?")),
                      str(machine), scenarios(records), f_err)
+    for sc in info.scenarios:
+        if sc.ok and not sc.problem:
+            drop = while_writing(sc, info)
+            drop_reads(sc, drop)
+            sc.while_writing = len(drop)
+            sc.written = written_at_boot(sc, info)
+    return info

@@ -83,6 +83,7 @@ class Reading:
     branch: int  # history branch: each loadvm starts a new one
     step: int  # index of the last step begun before this read
     source_of: int | None = None  # the migration step whose (stopped) source this VM is
+    written: int = 0  # ticks the guest wrote to this vCPU, taken out of ``tb`` (written.py)
 
 
 @dataclass
@@ -125,6 +126,10 @@ class RecordedScenario:
     order: list[tuple[str, int]] = field(default_factory=list)  # ("step"|"read", index)
     problem: str | None = None  # why the scenario cannot be mapped onto the model's events
     outside: str | None = None  # a case the model does not cover: judged up to it, no error
+    #: vCPU -> (ticks, err): how far its TB stood from vCPU 0's at the first reads, within err
+    #: (validate/written.py): what the guest or its firmware wrote
+    written: dict[int, tuple[int, int]] = field(default_factory=dict)
+    while_writing: int = 0  # reads left out: taken before the guest's last write (written.py)
 
     def rel_ms(self, t: int) -> float:
         """``t`` as milliseconds since the scenario began."""

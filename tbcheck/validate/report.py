@@ -10,6 +10,7 @@ from tbcheck.validate.conformance import Conformance
 from tbcheck.validate.judge import OnTrace, TraceVerdict
 from tbcheck.validate.mismatch import Mismatch
 from tbcheck.validate.records import TraceInfo
+from tbcheck.validate.written import describe
 
 MAX_TEXT_ROWS = 20  # mismatches printed per report (JSON has them all)
 
@@ -81,6 +82,14 @@ def text(o: Validation) -> str:
         lines.append(f"  skipped {name}: {why}")
     for name, why in o.partly_judged():
         lines.append(f"  judged {name} up to a case outside the model: {why}")
+    for sc in info.scenarios:
+        if sc.written or sc.while_writing:
+            left = (f"; {sc.while_writing} read(s) before its last write left out"
+                    if sc.while_writing else "")
+            lines.append(f"  {sc.name}: the guest wrote its TB before the first step "
+                         f"({describe(sc.written, info.f_g) or 'the vCPUs agree after it'}"
+                         f"{' against vCPU 0' if sc.written else ''}{left}): its own doing, "
+                         "judged less it")
     lines.append("")
     lines.append("properties on the trace (each read a point in its QMP round trip):")
     for v in o.verdicts:
@@ -146,6 +155,10 @@ def to_json(o: Validation) -> dict[str, Any]:
         "ok": o.ok,
         "skipped": [{"scenario": n, "reason": why} for n, why in o.skipped()],
         "outside_model": [{"scenario": n, "reason": why} for n, why in o.partly_judged()],
+        "guest_written": [{"scenario": sc.name, "vcpu": v, "ticks": d, "error_ticks": u}
+                          for sc in o.info.scenarios for v, (d, u) in sorted(sc.written.items())],
+        "reads_while_writing": {sc.name: sc.while_writing for sc in o.info.scenarios
+                                if sc.while_writing},
         "results": [{"variant": o.variant, "property": v.prop, "verdict": v.verdict,
                      "situations": v.situations, "failed": v.failed,
                      "expected": o.expected.get(v.prop),

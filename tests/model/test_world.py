@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tbcheck.defaults import concrete_params, tolerances_for
 from tbcheck.eventspec import parse
 from tbcheck.model.api import PAUSED, Record, RuleSet
-from tbcheck.model.domain import value, wrapping_add, wrapping_sub
+from tbcheck.model.domain import U64, value, wrapping_add, wrapping_sub
 from tbcheck.model.registry import BUILTIN_MODULES, builtin
 from tbcheck.model.world import World
 from tbcheck.proofs import draws
@@ -173,3 +173,39 @@ def test_a_pause_from_a_load_allows_the_rounding_of_both_resumes() -> None:
     (chk,) = [c for _, c in path.checks if c.prop == "frozen-when-stopped"]
     lo, hi = chk.allowed[0]
     assert value(hi) - value(lo) == 2 * (g - 1)  # below by g - 1 too, not only above
+
+
+def test_a_guest_write_is_never_the_hypervisors_doing() -> None:
+    """qemu-tcg: a write moves that vCPU's references (monotonic even when it writes a smaller
+    TB, vcpus-agree, tracks-wall-clock); nothing fails until a migration, where QEMU 7.2 loses
+    the written offset (tb_offset is not migrated under TCG)."""
+    _, path = _play("qemu-tcg", "run(1s) write(1, 100) run(2s) write(0, 9000000000) run(1s) "
+                    "stop run(1s) cont run(1s)")
+    assert all(bool(value(c.ok)) for _, c in path.checks), [
+        (s, c.prop, c.what) for s, c in path.checks if not value(c.ok)]
+    tbs = {o.cpu: o.tb for o in path.observations if o.event == "write" and o.step == 2}
+    assert value(tbs[1]) == 100 and value(tbs[0]) == 512_000_000  # only vCPU 1 was written
+    _, moved = _play("qemu-tcg", "run(1s) write(1, 100) run(1s) migrate(1) run(1s)")
+    failed = {c.prop for _, c in moved.checks if not value(c.ok)}
+    assert failed == {"vcpus-agree", "tracks-wall-clock"}  # lost: vCPU 1 jumps ahead again
+    # written ahead instead, the lost write takes vCPU 1 back: monotonic too
+    _, back = _play("qemu-tcg", "run(1s) write(1, 9000000000) run(1s) migrate(1)")
+    assert "monotonic" in {c.prop for _, c in back.checks if not value(c.ok)}
+
+
+def test_a_write_is_offered_only_where_the_machine_allows_it() -> None:
+    from tbcheck.model.events import Write
+
+    for name in BUILTIN_MODULES:
+        world, path = _play(name, "run(1s)")
+        assert world.enabled(path.ws, Write(0, U64(5))) == (name == "qemu-tcg")
+        assert not world.enabled(path.ws, Write(7, U64(5)))  # no vCPU 7 here
+
+
+def test_a_loadvm_restores_what_the_guest_had_written_at_the_savevm() -> None:
+    """The guest's writes after a savevm are undone by the loadvm (its history restarts from the
+    snapshot); qemu-tcg keeps the later offset (not in the snapshot)."""
+    _, path = _play("qemu-tcg", "run(1s) savevm(s1) write(0, 7) run(1s) loadvm(s1)")
+    assert path.ws.ghost.shift is None  # the snapshot's: nothing written then
+    failed = {c.prop for _, c in path.checks if not value(c.ok)}
+    assert failed == {"snapshot-frozen", "vcpus-agree"}  # vCPU 0 kept what it wrote since

@@ -92,6 +92,25 @@ def test_the_engines_agree_on_a_destination_started_paused(name: str) -> None:
             _solve(*unroll_query(builtin(name), ENV, draw, events, prop))
 
 
+def test_the_engines_agree_on_a_guest_write_and_the_solver_finds_its_loss() -> None:
+    """qemu-tcg's write_tb and the references it moves are one definition on both engines;
+    losing the written offset in a migration is a violation the unrolling finds too."""
+    from tbcheck.model.domain import U64, Int
+    from tbcheck.model.events import Migrate, Run, Write
+
+    events = [Run(Int(10**9)), Write(1, U64(123_456_789)), Run(Int(10**9)),
+              Migrate(1, Int(5), Int(7), Int(11)), Run(Int(10**9))]
+    h = draws.HostDraw(512_000_000, 10**6, 0, 0)
+    draw = draws.ParamDraw((h, h, h), 10**9, 10**12, 2)
+    assert _agree("qemu-tcg", ENV, draw, events) > 0
+    _solve(*unroll_query(builtin("qemu-tcg"), ENV, draw, events, "vcpus-agree"))
+    # without the migration, the same write violates nothing, on the solver's side too
+    s = z3.Solver()
+    term, assertions = unroll_query(builtin("qemu-tcg"), ENV, draw, events[:3], "vcpus-agree")
+    s.add(*assertions, term)
+    assert s.check() == z3.unsat
+
+
 # ----------------------------------------------------------------- (b) fuzzer finding => sat
 
 # (name, property, shrink): two shrunk findings (shared with test_fuzz), the others as first

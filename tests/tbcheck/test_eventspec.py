@@ -8,7 +8,17 @@ from tbcheck.errors import UsageError
 from tbcheck.eventspec import parse, run_command, unparse
 from tbcheck.model.codec import events_json
 from tbcheck.model.domain import Int, value
-from tbcheck.model.events import Cont, LoadVM, Migrate, MigrateFail, Read, Run, SaveVM, Stop
+from tbcheck.model.events import (
+    Cont,
+    LoadVM,
+    Migrate,
+    MigrateFail,
+    Read,
+    Run,
+    SaveVM,
+    Stop,
+    Write,
+)
 
 
 def _plain(evs: list) -> list:
@@ -18,7 +28,8 @@ def _plain(evs: list) -> list:
 
 EVENTS = [Run(Int(10**9)), Stop(), Run(Int(5)), Migrate(2, Int(1), Int(2), Int(3)), Cont(),
           MigrateFail(Int(7), Int(0)), SaveVM("s2", Int(99)), LoadVM("s2", Int(12345678901234)),
-          Read(1), Run(Int(0)), Migrate(1, Int(4), Int(5), Int(6), paused=True), Cont()]
+          Read(1), Run(Int(0)), Migrate(1, Int(4), Int(5), Int(6), paused=True), Cont(),
+          Write(1, Int(2**62 - 1))]
 
 
 def test_unparse_is_read_back_by_parse() -> None:
@@ -35,6 +46,13 @@ def test_a_destination_started_paused_is_a_flag_of_migrate() -> None:
     assert unparse([ev]) == "migrate(2, paused, save=1000000, transfer=2000000, resume=0)"
     assert "paused" not in unparse(parse("migrate(2)"))  # left off at its default
     assert "paused" not in events_json(parse("migrate(2)"))[0]
+
+
+def test_a_guest_write_names_its_vcpu_and_tb() -> None:
+    assert parse("write(1, 5000)") == parse("write(1, tb=5000)") == [Write(1, Int(5000))]
+    assert unparse(parse("write(0, 7)")) == "write(0, tb=7)"
+    with pytest.raises(UsageError, match="the TB it writes"):
+        parse("write(1)")
 
 
 def test_the_run_command_names_every_constant() -> None:

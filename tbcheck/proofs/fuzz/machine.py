@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 )
 
 from tbcheck.model.api import RuleSet
-from tbcheck.model.domain import Int, value
+from tbcheck.model.domain import U64, Int, value
 from tbcheck.model.events import (
     Cont,
     Event,
@@ -36,6 +36,7 @@ from tbcheck.model.events import (
     Run,
     SaveVM,
     Stop,
+    Write,
 )
 from tbcheck.model.world import Path, World
 from tbcheck.proofs import draws
@@ -182,6 +183,12 @@ def machine_class(rules: type[RuleSet], prop: str, env: Envelope,
         @rule(cpu=st.integers(0, env.ncpus - 1))
         def read(self, cpu: int) -> None:
             self.apply(Read(cpu))
+
+        @precondition(lambda self: self.can(Write(0, U64(0))))
+        @rule(cpu=st.integers(0, env.ncpus - 1), tb=draws.initial(env))
+        def write(self, cpu: int, tb: int) -> None:
+            """The guest writes a vCPU's TB (where the rule set's machine allows it)."""
+            self.apply(Write(cpu, U64(tb)))
 
         # -------------------------------------------------------------- the property
         @invariant()

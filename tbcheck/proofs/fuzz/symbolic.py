@@ -17,7 +17,7 @@ import z3
 
 from tbcheck.model.api import RuleSet
 from tbcheck.model.domain import U64, Bool, Int, Num, fresh, value
-from tbcheck.model.events import Event, LoadVM, Migrate, MigrateFail, Run, SaveVM
+from tbcheck.model.events import Event, LoadVM, Migrate, MigrateFail, Run, SaveVM, Write
 from tbcheck.model.world import HostParams, Params, Path, World
 from tbcheck.proofs.draws import ParamDraw
 from tbcheck.proofs.envelope import Envelope
@@ -111,6 +111,8 @@ def _symbolic_event(ev: Event, k: int, env: Envelope, var: Any) -> Event:
         return SaveVM(ev.name, ph("p_ram", ev.p_ram))
     if isinstance(ev, LoadVM):
         return LoadVM(ev.name, ph("p_load", ev.p_load))
+    if isinstance(ev, Write):
+        return Write(ev.cpu, var(U64, f"w{k}", 0, env.max_initial - 1, int(value(ev.tb))))
     return ev
 
 
@@ -140,17 +142,19 @@ def unroll_query(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events: l
 
     steps = _as_steps(events)
     depth = max(1, len(steps))
-    steps += [(("run",), [], 0)] * (depth - len(steps))
+    steps += [(("run",), [], 0, 0)] * (depth - len(steps))
     u = unroll(rules, replace(env, depth=depth))
-    alts = alternatives(u.env)
+    alts = alternatives(u.env, rules.guest_writes_tb)
     pins: list[Any] = []
-    for sv, (alt, phases, d) in zip(u.sym.steps, steps, strict=True):
+    for sv, (alt, phases, d, w) in zip(u.sym.steps, steps, strict=True):
         j = alts.index(alt)
         if isinstance(sv.choice, list):  # one-hot Booleans
             pins += [c if i == j else z3.Not(c) for i, c in enumerate(sv.choice)]
         else:  # an integer index
             pins.append(sv.choice == j)
         pins.append(sv.d.v == d)
+        if sv.w.symbolic:
+            pins.append(sv.w.v == w)
         for p, x in zip((sv.p1, sv.p2, sv.p3), [*phases, 0, 0, 0], strict=False):
             pins.append(p.v == x)
     ps = u.sym.params
@@ -164,32 +168,35 @@ def unroll_query(rules: type[RuleSet], env: Envelope, draw: ParamDraw, events: l
     return term, [*u.sym.constraints, *pins]
 
 
-def _as_steps(events: list[Event]) -> list[tuple[tuple[Any, ...], list[int], int]]:
+def _as_steps(events: list[Event]) -> list[tuple[tuple[Any, ...], list[int], int, int]]:
+    """Each step's alternative, phases, the run after it, and the TB a write writes."""
     from tbcheck.model.events import Cont, Read, Stop
 
-    steps: list[tuple[tuple[Any, ...], list[int], int]] = []
+    steps: list[tuple[tuple[Any, ...], list[int], int, int]] = []
     for ev in events:
         if isinstance(ev, Read):
             continue
         if isinstance(ev, Run):
             if not steps:
-                steps.append((("run",), [], 0))
-            alt, ph, d = steps[-1]
-            steps[-1] = (alt, ph, d + int(value(ev.d)))
+                steps.append((("run",), [], 0, 0))
+            alt, ph, d, w = steps[-1]
+            steps[-1] = (alt, ph, d + int(value(ev.d)), w)
+            continue
+        if isinstance(ev, Write):
+            steps.append((("write", ev.cpu), [], 0, int(value(ev.tb))))
             continue
         if isinstance(ev, Stop):
-            steps.append((("stop",), [], 0))
+            steps.append((("stop",), [], 0, 0))
         elif isinstance(ev, Cont):
-            steps.append((("cont",), [], 0))
+            steps.append((("cont",), [], 0, 0))
         elif isinstance(ev, Migrate):
-            steps.append((("migrate-paused" if ev.paused else "migrate", ev.dst),
-                          [int(value(x)) for x in
-                                                (ev.p_save, ev.p_transfer, ev.p_resume)], 0))
+            phases = [int(value(x)) for x in (ev.p_save, ev.p_transfer, ev.p_resume)]
+            steps.append((("migrate-paused" if ev.paused else "migrate", ev.dst), phases, 0, 0))
         elif isinstance(ev, MigrateFail):
             steps.append((("migrate-fail",), [int(value(ev.p_save)), int(value(ev.p_cancel))],
-                          0))
+                          0, 0))
         elif isinstance(ev, SaveVM):
-            steps.append((("savevm", ev.name), [int(value(ev.p_ram))], 0))
+            steps.append((("savevm", ev.name), [int(value(ev.p_ram))], 0, 0))
         elif isinstance(ev, LoadVM):
-            steps.append((("loadvm", ev.name), [int(value(ev.p_load))], 0))
+            steps.append((("loadvm", ev.name), [int(value(ev.p_load))], 0, 0))
     return steps
