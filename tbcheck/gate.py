@@ -13,7 +13,12 @@ documented in ``tbcheck/model/api.py``), in one of these forms:
   closes; a bounded proof to the depth asked meets it too);
 
 each optionally after ``"vacuous below depth J, "``: the property's situation (a stop and a
-resume, say) needs J events, so asked less than J the cell is ``vacuous``.
+resume, say) needs J events, so asked less than J the cell is ``vacuous``; and a proof's
+form (the last two, or the proof below a violation) optionally followed by any number of
+``"; to depth R from depth D"``: asked D or more, the proof reaches depth R only. A deeper
+question spends more of the same budget on the search for a counterexample and asks the
+solver about a longer unrolling, so a proof can reach less when more is asked; since verdicts
+are deterministic, that too is an outcome one can declare.
 
 A cell without a declaration (every cell of a user's file) is required to be proved at the
 depth asked or for every depth. ``proved@k`` below it, ``unknown``, ``vacuous``, ``violated``
@@ -31,7 +36,9 @@ PASS, FAIL, PARTIAL = "pass", "fail", "accepted partial"
 _N = r"([1-9][0-9]*)"
 _FORM = re.compile(rf"^(?:vacuous below depth {_N}, )?(?:violated from depth {_N}"
                    rf"(?:; proved to depth {_N} below it)?|proved to depth {_N}"
-                   r"|(proved for every depth))$")
+                   r"|(proved for every depth))((?:; to depth [1-9][0-9]* from depth "
+                   r"[1-9][0-9]*)*)$")
+_LESS = re.compile(rf"; to depth {_N} from depth {_N}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class Declaration:
     violated_from: int | None = None
     proved_to: int | None = None
     situation: int = 1
+    #: (D, R): asked D or more, the proof reaches depth R only; D increasing, R decreasing
+    less: tuple[tuple[int, int], ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -54,25 +63,31 @@ class Declaration:
             return "vacuous"
         if self.violated_from is not None and asked >= self.violated_from:
             return "violated"
-        if self.proved_to is None or asked <= self.proved_to:
+        reach = self.proved_to
+        for d, r in self.less:
+            if asked >= d:
+                reach = r
+        if reach is None or asked <= reach:
             return "proved"
-        return f"proved@{self.proved_to}"
+        return f"proved@{reach}"
 
     def admits_violation(self, depth: int) -> bool:
         """Whether a counterexample at ``depth`` agrees with the declaration (a proof to a
         smaller depth says nothing of it)."""
         if self.violated_from is not None:
             return depth >= self.violated_from
-        return self.proved_to is not None and depth > self.proved_to
+        reach = [r for _, r in self.less] + ([self.proved_to] if self.proved_to else [])
+        return bool(reach) and depth > min(reach)
 
     def __str__(self) -> str:
         first = f"vacuous below depth {self.situation}, " if self.situation > 1 else ""
+        less = "".join(f"; to depth {r} from depth {d}" for d, r in self.less)
         if self.violated_from is not None:
             below = "" if self.proved_to is None else \
                 f"; proved to depth {self.proved_to} below it"
-            return f"{first}violated from depth {self.violated_from}{below}"
+            return f"{first}violated from depth {self.violated_from}{below}{less}"
         return first + ("proved for every depth" if self.proved_to is None
-                        else f"proved to depth {self.proved_to}")
+                        else f"proved to depth {self.proved_to}") + less
 
 
 def parse(text: Any) -> Declaration:
@@ -83,11 +98,19 @@ def parse(text: Any) -> Declaration:
         raise ValueError(f"cannot read the declaration {text!r}: write \"violated from depth "
                          "K\" (optionally \"; proved to depth R below it\"), \"proved to depth "
                          "K\" or \"proved for every depth\", optionally after \"vacuous below "
-                         "depth J, \"")
-    situation, violated, below, proved, _ = m.groups()
+                         "depth J, \" and followed by \"; to depth R from depth D\"")
+    situation, violated, below, proved, _, tail = m.groups()
+    less = tuple((int(d), int(r)) for r, d in _LESS.findall(tail))
     d = Declaration(int(violated) if violated else None,
                     int(below or proved) if (below or proved) else None,
-                    int(situation) if situation else 1)
+                    int(situation) if situation else 1, less)
+    top = d.violated_from - 1 if d.violated_from is not None else None
+    for i, (at, r) in enumerate(less):
+        prev_at, prev_r = less[i - 1] if i else (0, d.proved_to)
+        if at <= prev_at or (prev_r is not None and r >= prev_r) or r >= at or (
+                top is not None and r >= top):
+            raise ValueError(f"{text!r} contradicts itself: each \"; to depth R from depth "
+                             "D\" must ask more (D) and reach less (R < D) than the one before")
     if d.violated_from is not None and (d.situation > d.violated_from or (
             d.proved_to is not None and d.proved_to >= d.violated_from - 1)):
         raise ValueError(f"{text!r} contradicts itself: a violation at depth "

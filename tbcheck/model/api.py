@@ -206,8 +206,10 @@ class RuleSet:
     #: budgets; ``tbcheck prove`` derives from it what is due at the depth asked:
     #: ``"violated from depth K"`` (a counterexample of K events, none shorter: asked less than
     #: K the cell is proved), ``"proved to depth K"`` (the proof reaches depth K whatever more
-    #: is asked: ``proved@K`` beyond it) or ``"proved for every depth"``. A user's file is held
-    #: to "proved to the depth asked" whatever it declares here.
+    #: is asked: ``proved@K`` beyond it) or ``"proved for every depth"``, a proof's form
+    #: optionally followed by ``"; to depth R from depth D"`` (asked D or more, it reaches R:
+    #: a deeper question leaves the proof less of the budget). A user's file is held to
+    #: "proved to the depth asked" whatever it declares here.
     expected: ClassVar[dict[str, str]] = {}
     #: the rule set uses the host's counter scaling (``vm.host.can_scale``,
     #: ``vm.set_all_ratios``): only then is each host's scaling an unknown of its proofs

@@ -16,7 +16,11 @@ from tbcheck.properties import property_names
                                   "proved for every depth",
                                   "vacuous below depth 2, proved for every depth",
                                   "vacuous below depth 2, violated from depth 4",
-                                  "violated from depth 5; proved to depth 3 below it"])
+                                  "violated from depth 5; proved to depth 3 below it",
+                                  "proved to depth 4; to depth 3 from depth 8",
+                                  "proved for every depth; to depth 7 from depth 8",
+                                  "proved to depth 6; to depth 5 from depth 7; to depth 4 from "
+                                  "depth 8"])
 def test_a_declaration_reads_back_as_written(text: str) -> None:
     assert str(parse(text)) == text
 
@@ -24,10 +28,31 @@ def test_a_declaration_reads_back_as_written(text: str) -> None:
 @pytest.mark.parametrize("text", ["proved", "violated", "violated from depth 0",
                                   "proved to depth x", "vacuous below depth 5, proved to depth 3",
                                   "vacuous below depth 2, violated from depth 1",
-                                  "violated from depth 5; proved to depth 4 below it", None, 3])
+                                  "violated from depth 5; proved to depth 4 below it", None, 3,
+                                  "proved to depth 4; to depth 4 from depth 8",
+                                  "proved to depth 4; to depth 3 from depth 3",
+                                  "proved for every depth; to depth 5 from depth 8; to depth 6 "
+                                  "from depth 9",
+                                  "proved for every depth; to depth 5 from depth 8; to depth 4 "
+                                  "from depth 7",
+                                  "violated from depth 5; to depth 4 from depth 8"])
 def test_a_declaration_that_is_none_of_the_forms_is_refused(text: Any) -> None:
     with pytest.raises(ValueError):
         parse(text)
+
+
+def test_a_proof_that_reaches_less_when_more_is_asked() -> None:
+    """A deeper question leaves the proof less of the budget: declared, it is due exactly."""
+    assert [parse("proved to depth 4; to depth 3 from depth 8").due(d) for d in range(1, 10)] \
+        == ["proved"] * 4 + ["proved@4"] * 3 + ["proved@3"] * 2
+    assert [parse("proved for every depth; to depth 7 from depth 8").due(d) for d in (7, 8)] \
+        == ["proved", "proved@7"]
+    assert parse("proved for every depth; to depth 7 from depth 8").admits_violation(8)
+    assert not parse("proved for every depth").admits_violation(8)
+    rec = {"verdict": "proved", "depth": 7, "unbounded": False,
+           "declared": "proved for every depth; to depth 7 from depth 8"}
+    assert judge(rec, 8) == (PASS, "proved@7")
+    assert judge({**rec, "depth": 6}, 8)[0] == FAIL
 
 
 def test_the_outcome_due_at_each_depth() -> None:
