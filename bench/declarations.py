@@ -32,9 +32,14 @@ def declaration(outcomes: dict[int, str]) -> Declaration | None:
     violated = [d for d in depths if outcomes[d] == "violated"]
     vacuous = [d for d in depths if outcomes[d] == "vacuous"]
     situation = max(vacuous) + 1 if vacuous else 1
-    partial = [int(o.split("@")[1]) for o in outcomes.values() if o.startswith("proved@")]
-    proved_to = min(partial) if partial else None
-    decl = Declaration(min(violated) if violated else None, proved_to, situation)
+    partial = [(d, int(outcomes[d].split("@")[1])) for d in depths
+               if outcomes[d].startswith("proved@")]
+    proved_to = partial[0][1] if partial else None
+    less: list[tuple[int, int]] = []  # where a deeper question reaches less (gate's "; to depth")
+    for d, k in partial[1:]:
+        if k < (less[-1][1] if less else partial[0][1]):
+            less.append((d, k))
+    decl = Declaration(min(violated) if violated else None, proved_to, situation, tuple(less))
     return decl if all(decl.due(d) == outcomes[d] for d in depths) else None
 
 

@@ -14,6 +14,8 @@ time from the chain's anchor instead of from the last stop:
 - resume after a running migration: ``TB = anchorTB + (now - anchorCLK) * f / 1e9`` (128-bit
   product), the error is this host's clock against the anchor host's, within eps, whatever
   the hops before; never below the TB at stop (``max``: the guest never steps back);
+- a destination started paused (``-S``, QEMU's ``autostart`` false) takes the anchored TB at
+  its load as the TB at stop: the user's pause begins there, and its cont starts a new chain;
 - everything else as seed-corrected: the TB is read once at stop (stoppedGuestTB), an explicit
   pause or a snapshot freezes it, a destination whose counter runs at another frequency
   refuses the migration (PowerPC has no TB scaling) and the source keeps running.
@@ -63,19 +65,24 @@ class Rules(RuleSet):
         self.stoppedGuestTB = record.stoppedGuestTB
         self.anchorTB = record.anchorTB
         self.guestFreq, self.counts = record.guestFreq, record.counts
+        if self.counts and not vm.autostart:  # -S: the user's pause starts now, at the load
+            self.stoppedGuestTB, self.counts = self.anchored(vm), False
         return refuse(vm.host.tb_freq != self.guestFreq, "destination TB frequency differs")
 
+    def anchored(self, vm):
+        """The TB now, from the chain's anchor; never below the TB at stop."""
+        sinceAnchor = vm.host.realtime_ns() - self.anchorCLK  # int64_t ns since the chain began
+        ticks = sinceAnchor.convert(S128) * to_s64(self.guestFreq) / 10**9
+        # how far the anchored TB is ahead of the TB at stop; never step back
+        ahead = to_s64(wrapping_sub(self.anchorTB, self.stoppedGuestTB)) + assign(
+            S64, ticks, "anchorTBDiff")
+        return wrapping_add(self.stoppedGuestTB, max_(S64(0), ahead))
+
     def cont(self, vm):
-        now = vm.host.realtime_ns()
-        guestTB = self.stoppedGuestTB
         if self.counts:
-            sinceAnchor = now - self.anchorCLK  # int64_t ns since the chain began
-            ticks = sinceAnchor.convert(S128) * to_s64(self.guestFreq) / 10**9
-            # how far the anchored TB is ahead of the TB at stop; never step back
-            ahead = to_s64(wrapping_sub(self.anchorTB, self.stoppedGuestTB)) + assign(
-                S64, ticks, "anchorTBDiff")
-            guestTB = wrapping_add(guestTB, max_(S64(0), ahead))
-        else:  # a resume the guest sees as one (pause, snapshot): a new chain starts here
-            self.anchorTB, self.anchorCLK = guestTB, now
+            guestTB = self.anchored(vm)
+        else:  # a resume the guest sees as one (pause, snapshot, -S): a new chain starts here
+            guestTB = self.stoppedGuestTB
+            self.anchorTB, self.anchorCLK = guestTB, vm.host.realtime_ns()
         vm.set_all_offsets(wrapping_sub(guestTB, vm.host.tb()))
         self.counts = False

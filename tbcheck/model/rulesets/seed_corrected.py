@@ -40,9 +40,9 @@ class Rules(RuleSet):
         # tracks-wall-clock per chain: the clamp keeps up to eps per round trip (seed-anchored)
         "tracks-wall-clock": "violated from depth 3; proved to depth 1 below it",
         "guest-frequency": "proved to depth 2",
-        "vcpus-agree": "proved for every depth",
+        "vcpus-agree": "proved to depth 7",
         "snapshot-frozen": "violated from depth 4",
-        "no-overflow": "proved for every depth",
+        "no-overflow": "proved to depth 6",
     }
 
     def setup(self, vm):
