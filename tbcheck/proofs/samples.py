@@ -82,8 +82,10 @@ def walks(rules: type[RuleSet], env: Envelope, runs: int, depth: int, seed: int,
         yield w, 0
         for n in range(1, (depth if route is None else len(route)) + 1):
             sv = StepVars([], *(Int(_pick(rng, 0, hi)) for hi in (
-                env.max_run_ns, env.max_phase_ns, env.max_phase_ns, env.max_phase_ns)),
-                U64(_pick(rng, 0, env.max_initial - 1)))
+                env.max_run_ns, env.max_phase_ns, env.max_phase_ns, env.max_phase_ns)))
+            if rules.guest_writes_tb:  # drawn only then: the other rule sets' runs, and the
+                # invariant candidates their samples seed, stay as they were
+                sv.w = U64(_pick(rng, 0, env.max_initial - 1))
             choices = [a for a in alts if world.enabled(w.path.ws, sv.event(a))]
             if route is not None and route[n - 1] not in choices:
                 break
