@@ -27,20 +27,21 @@ def test_a_fuzzed_violation_replays_from_its_command_line(
 def test_examples_are_reported_as_asked_and_as_run(capsys: pytest.CaptureFixture[str]) -> None:
     """Hypothesis draws more examples than asked (it discards some): the count reported is
     the one it holds to --examples, and the examples drawn are reported beside it."""
-    rc = main(["fuzz", "--variant", "qemu-tcg", "--property", "vcpus-agree", "--profile", "ci",
-               "--examples", "30", "--json"])
+    rc = main(["fuzz", "--variant", "qemu-arm-no-adjvtime", "--property", "vcpus-agree",
+               "--profile", "ci", "--examples", "30", "--json"])
     (r,) = json.loads(capsys.readouterr().out)["results"]
     assert rc == 0 and r["verdict"] == "not found"
     assert r["examples"] == r["examples_asked"] == 30
     assert r["examples_drawn"] >= r["examples"]
-    main(["fuzz", "--variant", "qemu-tcg", "--property", "vcpus-agree", "--profile", "ci",
-          "--examples", "30"])
+    main(["fuzz", "--variant", "qemu-arm-no-adjvtime", "--property", "vcpus-agree",
+          "--profile", "ci", "--examples", "30"])
     assert "not found in 30 examples (30 asked" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("flag", ["--eps", "--eps-ns"])
 def test_eps_as_in_prove_and_run(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
-    main(["fuzz", "--variant", "qemu-tcg", "--property", "vcpus-agree", "--profile", "ci",
+    main(["fuzz", "--variant", "qemu-arm-no-adjvtime", "--property", "vcpus-agree",
+          "--profile", "ci",
           "--examples", "1", flag, "5", "--json"])
     assert json.loads(capsys.readouterr().out)["envelope"]["eps_ns"] == 5
 

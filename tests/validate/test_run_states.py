@@ -36,13 +36,17 @@ def test_a_destination_started_paused_is_modelled_and_judged_to_the_end() -> Non
 
 
 def test_a_rule_set_counting_the_wait_for_cont_is_told_apart() -> None:
-    """seed-anchored's cont counts the time since the migration began, the paused wait too."""
-    code, doc = validate_json(str(TO_PAUSED), "--variant", "seed-anchored")
-    assert code == 1
-    c = doc["conformance"]
-    assert c["conforming"] == 10  # the reads before the migration only
-    first = c["mismatches"][0]
-    assert first["event"].startswith("read @paused-after-migrate") and first["miss_ms"] < -1500
+    """seed-corrected's cont counts the time since the migration began, the paused wait too;
+    seed-anchored counts the migration's time to the load only (vm.autostart), which QEMU
+    under TCG loses: it is off by that downtime, not by the wait."""
+    for variant, lo, hi in (("seed-corrected", -10_000, -1500), ("seed-anchored", -300, -40)):
+        code, doc = validate_json(str(TO_PAUSED), "--variant", variant)
+        assert code == 1
+        c = doc["conformance"]
+        assert c["conforming"] == 10  # the reads before the migration only
+        first = c["mismatches"][0]
+        assert first["event"].startswith("read @paused-after-migrate")
+        assert lo < first["miss_ms"] < hi, (variant, first["miss_ms"])
 
 
 def test_without_the_cont_the_paused_destination_is_still_not_taken_as_running(
