@@ -1,4 +1,4 @@
-"""Live, on pseries: a held switchover (continued and cancelled) and a running guest's migration
+"""Live, on pseries and mac99: a held switchover (continued and cancelled) and a running guest's migration
 into a destination started paused, recorded short and validated against qemu-tcg to the end.
 
 Without qemu-system-ppc64 these skip, unless CI is set, where a missing binary is a failure.
@@ -19,19 +19,21 @@ from tbcheck.trace import read_trace
 from tbcheck.validate.rebuild import load
 from tbcheck.validate.records import InstantName as At
 from tbcheck.validate.records import StepKind
-from tests.qemu.test_validate_live import need_binary
+from tests.qemu.test_validate_live import MACHINES, need_binary
 
 SCENARIOS = ["held-switchover", "held-switchover-cancel", "migrate-to-paused"]
 HOLD_NS = 250_000_000  # --delay 0.5: a held-switchover scenario holds half of it
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    need_binary("qemu-system-ppc64")
+@pytest.fixture(scope="module", params=list(MACHINES))
+def recorded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Path, list[dict[str, Any]]]:
+    binary, machine = MACHINES[request.param]
+    need_binary(binary)
     out = tmp_path_factory.mktemp("held") / "trace.jsonl"
     parser = argparse.ArgumentParser()
     record_cmd.add_arguments(parser)
-    argv = ["--out", str(out), "--qemu", "qemu-system-ppc64", "--machine", "-M pseries",
+    argv = ["--out", str(out), "--qemu", binary, "--machine", machine,
             "--reads", "2", "--delay", "0.5"]
     for s in SCENARIOS:
         argv += ["--scenario", s]
