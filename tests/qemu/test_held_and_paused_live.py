@@ -1,5 +1,6 @@
-"""Live, on pseries and mac99: a held switchover (continued and cancelled) and a running guest's migration
-into a destination started paused, recorded short and validated against qemu-tcg to the end.
+"""Live, on pseries and mac99: a held switchover (continued and cancelled) and a running
+guest's migration into a destination started paused, recorded short and validated against
+qemu-tcg to the end.
 
 Without qemu-system-ppc64 these skip, unless CI is set, where a missing binary is a failure.
 """
