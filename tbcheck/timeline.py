@@ -105,7 +105,8 @@ def explain(check: Check, params: Params) -> str:
         return f"{check.prop}: in the {check.what}{on}, {what}."
     seen = [_v(x) for x in check.seen]
     if not check.due:  # nothing due of any one vCPU: they must agree
-        return f"{check.prop}: at one instant the vCPUs read {seen}."
+        less = check.what.removeprefix("vCPUs read at one instant")  # the guest's writes
+        return f"{check.prop}: at one instant the vCPUs read {seen}{less}."
     i = cpu or 0
     due, (lo, hi) = _at(check.due, i), check.allowed[i]
     d = seen[i] - due

@@ -39,10 +39,10 @@ def run(rules_cls: type[RuleSet], params: Params, events: list[Event], tol: Tole
         if not world.enabled(path.ws, ev):
             if strict and ev.kind == "write" and not rules_cls.guest_writes_tb:
                 who = rules_cls.name or "this rule set"
-                raise NotEnabled(f"{describe(ev)}: the machine of {who} does not let the guest "
-                                 "write its TB (guest_writes_tb)")
+                raise NotEnabled(f"{describe(ev, value)}: the machine of {who} does not let "
+                                 "the guest write its TB (guest_writes_tb)")
             if strict:
-                raise NotEnabled(f"{describe(ev)} cannot happen in state {path.ws.vm.state}")
+                raise NotEnabled(f"{describe(ev, value)} cannot happen in state {path.ws.vm.state}")
             continue
         path.note = ""
         nxt = [p for p in world.step(path, ev) if value(p.cond)]

@@ -76,6 +76,10 @@ def test_the_culprit_is_the_first_vcpu_outside_its_allowed_interval() -> None:
                   seen=[U64(7), U64(8)])
     assert agree.culprit() is None
     assert explain(agree, params) == "vcpus-agree: at one instant the vCPUs read [7, 8]."
+    written = Check("vcpus-agree", Bool(False), "vCPUs read at one instant, less what the "
+                    "guest wrote to each", seen=[U64(7), U64(7)])
+    assert explain(written, params) == ("vcpus-agree: at one instant the vCPUs read [7, 7], "
+                                        "less what the guest wrote to each.")
 
 
 def test_a_check_json_carries_what_it_judged() -> None:
