@@ -174,7 +174,8 @@ def _ordered(jobs: list[tuple[str, str]], props: list[str], induction_first: boo
     declares every cell proved, so it goes first)."""
     from tbcheck.verdicts import must_say
 
-    heavy = {ref: sum(must_say(_declarations(kind, ref).get(p)) == "proved" for p in props)
+    heavy = {ref: sum(must_say(_declarations(kind, ref).get(p)).startswith("proved")
+                      for p in props)
              for kind, ref in jobs}
     return [(kind, ref, ps) for kind, ref in sorted(jobs, key=lambda j: -heavy[j[1]])
             for ps in ([props] if induction_first else [[p] for p in props])]

@@ -11,6 +11,8 @@ import pytest
 from tbcheck.cli import main
 
 
+@pytest.mark.timeout(3600)  # the whole default matrix, then a run a counterexample: 900 s is
+# not enough on a machine loaded by another process (it was ended there once)
 def test_every_counterexample_replays_from_its_command_line(
         capsys: pytest.CaptureFixture[str]) -> None:
     # violations come fast; the proofs are kept short (they have no counterexample to replay),
