@@ -160,7 +160,6 @@ def cell_key(cell: Cell, load: Callable[[str, str], Any], env: Any,
     except OSError:
         return None
     return {**_tools(), "sources": package_digest(),
-            "hash_seed": os.environ.get("PYTHONHASHSEED", "random"),
             "kind": kind, "rule_set": rules.name, "rule_sources": own,
             "properties": list(props), "envelope": asdict(env), "options": options}
 

@@ -2,11 +2,14 @@
 a verdict is the same whichever other cells a run asks and whatever a crash or a hang costs.
 
 Why a process a cell: z3's resource count, and so a budget's verdict (``proofs.budget``),
-depends on the solver state a question is asked in, and a process that has proved other cells
-holds other state. So each worker is a *template* for one group (a rule set): forked from the
-parent (which has built no solver term), it builds the group's unrollings once
-(``prepare``), and then forks a child for each cell, which starts from exactly that state and
-exits with its answer. A worker given a cell of another group is replaced by a new one.
+depends on the solver state a question is asked in (the ids z3 gave the terms built before it),
+and a process that has proved other cells holds other state. So each worker is a *template* for
+one group (a rule set): a new interpreter (never a fork of the caller, whose state
+depends on what it did before: the full matrix loads every rule set, a test process has run
+other tests), with Python's string hash fixed (``PYTHONHASHSEED=0``), it builds the group's
+unrollings once (``prepare``), and then forks a child for each cell, which starts from exactly
+that state and exits with its answer. A worker given a cell of another group is replaced by a
+new one. ``fresh`` runs one function the same way, for a caller (a test) that proves in-process.
 
 A cell's child may ask its worker for the group's invariant facts (``search``): the worker
 searches them once, in a child of its own forked from the template (so the facts are the same
@@ -30,13 +33,13 @@ import gc
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -94,7 +97,7 @@ class Template:
 
 @dataclass
 class _Worker:
-    proc: BaseProcess
+    proc: subprocess.Popen[bytes]
     conn: Connection
     group: Hashable = None  # the only group it serves
     cell: int | None = None  # the index of the cell it runs, if any
@@ -120,17 +123,12 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
     raises ``KeyboardInterrupt`` here, at a ``yield`` or while waiting: the workers are killed
     on the way out, and their children with them (their parent-death signal), so the caller
     keeps the results it has and nothing outlives it."""
-    ctx = multiprocessing.get_context("fork")  # the rule files are loaded already
     queue = deque((i, 1) for i in range(len(cells)))
     workers: list[_Worker] = []
     group_of = group or (lambda c: None)
 
     def start(g: Hashable) -> _Worker:
-        mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(theirs, work, g, template or Template()),
-                           daemon=True)
-        proc.start()
-        theirs.close()
+        proc, mine = _interpreter(_serve, work, g, template or Template())
         return _Worker(proc, mine, g)
 
     try:
@@ -140,7 +138,7 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
                 w = idle.pop(0) if idle else None
                 i, attempt = _next(queue, w, workers, cells, group)
                 g = group_of(cells[i])
-                if w is None or w.group != g or not w.proc.is_alive():
+                if w is None or w.group != g or w.proc.poll() is not None:
                     if w is not None:  # a template of another group: a new one
                         _stop(w)
                         workers.remove(w)
@@ -164,8 +162,9 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
                     try:
                         got: _Outcome[R] | None = w.conn.recv()
                     except EOFError:  # the worker itself died
-                        w.proc.join(1)
-                        got = _Outcome(died=w.proc.exitcode)
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            w.proc.wait(1)
+                        got = _Outcome(died=w.proc.returncode)
                         _stop(w)
                         workers.remove(w)
                     w.cell = None
@@ -189,6 +188,72 @@ def run_cells(work: Callable[[C], R], cells: list[C], jobs: int,
             _stop(w)
 
 
+#: what a new interpreter runs: it reads its ``sys.path`` and then its task from the pipe
+#: whose descriptor it is given (no ``__main__`` of the caller is imported, unlike
+#: multiprocessing's ``spawn``: a user's script without the ``__main__`` guard would run again)
+_BOOT = ("import sys; from multiprocessing.connection import Connection; "
+         "c = Connection(int(sys.argv[1])); sys.path[:] = c.recv(); "
+         "from tbcheck.workers import _started; _started(c)")
+
+
+def _interpreter(target: Callable[..., None], *args: Any) -> tuple[subprocess.Popen[bytes],
+                                                                    Connection]:
+    """``target(conn, *args)`` in a new interpreter, Python's string hash seeded with 0 (the
+    order of a set of names can reach the order in which terms are built: see
+    ``tbcheck.cli.entry``); the caller's end of ``conn`` is returned with the process."""
+    mine, theirs = multiprocessing.Pipe()
+    fd = theirs.fileno()
+    proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(fd)], pass_fds=[fd],
+                            env={**os.environ, "PYTHONHASHSEED": "0"},
+                            process_group=0)  # Ctrl-C at a terminal reaches the caller alone
+    theirs.close()
+    mine.send(sys.path)
+    mine.send((target, args))
+    return proc, mine
+
+
+def _started(conn: Connection) -> None:
+    """In a new interpreter: run the task the pipe brings, and exit."""
+    target, args = conn.recv()
+    target(conn, *args)
+
+
+def _ended(proc: subprocess.Popen[bytes]) -> None:
+    """Kill ``proc`` if it runs, and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def fresh(fn: Callable[..., R], *args: Any) -> R:
+    """``fn(*args)`` in a new interpreter, as a cell's template is made (no solver term built
+    before it, ``PYTHONHASHSEED=0``), its exception raised here: for a caller whose process has
+    built other terms (a test among others) and wants the verdict a run gives. ``fn`` and
+    ``args`` must be picklable, and so must its result."""
+    proc, conn = _interpreter(_fresh_child, fn, args)
+    try:
+        got: _Outcome[R] = conn.recv()
+    except EOFError:
+        proc.wait()
+        raise RuntimeError(f"the fresh process died {_how(proc.returncode)}") from None
+    finally:
+        conn.close()
+        _ended(proc)
+    if got.error is not None:
+        raise got.error
+    return got.value  # type: ignore[return-value]
+
+
+def _fresh_child(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    _die_with_parent()
+    try:
+        out: _Outcome[Any] = _Outcome(value=fn(*args))
+    except Exception as exc:
+        out = _Outcome(error=exc)
+    conn.send(out)
+    conn.close()
+
+
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -210,9 +275,7 @@ def _next(queue: deque[tuple[int, int]], w: _Worker | None, workers: list[_Worke
 
 def _stop(w: _Worker) -> None:
     """End a worker and, through their parent-death signal, the children it forked."""
-    if w.proc.is_alive():
-        w.proc.kill()
-    w.proc.join()
+    _ended(w.proc)
     w.conn.close()
 
 

@@ -191,8 +191,8 @@ def run(args: argparse.Namespace) -> int:
     jobs = [("builtin", n) for n in names] + [("file", path) for path in args.variant_file]
     _LOADED.clear()  # a file may have changed since an earlier run in this process
     for kind, ref in jobs:
-        _load(kind, ref)  # a broken file is refused before any solving (the workers, forked
-        # from here, find every rule set loaded)
+        _load(kind, ref)  # a broken file is refused before any solving (each worker, a new
+        # interpreter, loads its own rule set again: tbcheck.workers)
     started = time.perf_counter()
     cells = _ordered(jobs, props, args.induction_first)
     # the verdict cache (tbcheck.cache): the cells it holds are not decided again
@@ -348,7 +348,7 @@ def _builtin_names() -> list[str]:
     return list(BUILTIN_MODULES)
 
 
-_LOADED: dict[tuple[str, str], Any] = {}  # the rule sets this run loaded (workers inherit it)
+_LOADED: dict[tuple[str, str], Any] = {}  # the rule sets this process loaded
 
 
 def _load(kind: str, ref: str) -> Any:

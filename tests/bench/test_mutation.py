@@ -47,6 +47,7 @@ def test_re_anchoring_at_every_resume_is_killed_by_the_random_runs_the_bench_giv
     assert out.cells["tracks-wall-clock"]["counterexample"]["replayed"]
 
 
+@pytest.mark.timeout(3600)  # its proofs spend up to 100M units each: minutes on a busy machine
 def test_an_equivalent_mutant_stays_proved() -> None:
     (m,) = mutants(["equiv_cpu1_offset"])
     out = judge(m, DEPTH, "100M", jobs=1, runs=200)  # a generous solver budget: proofs are
