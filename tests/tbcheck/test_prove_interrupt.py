@@ -27,6 +27,10 @@ def _interrupted_run(extra: list[str], tmp_path: Path) -> tuple[int, str, str]:
     proc = subprocess.Popen([sys.executable, "-m", "tbcheck.cli", "prove", *CELLS, *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, cwd=tmp_path,
+                            # as a shell starts it: a test process may ignore SIGINT (seen in
+                            # CI: the run then finished, exit 0), and an ignored signal stays
+                            # ignored across exec
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             env={**os.environ, "PYTHONHASHSEED": "0",
                                  "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert proc.stderr is not None and proc.stdout is not None
@@ -53,8 +57,10 @@ def _interrupted_run(extra: list[str], tmp_path: Path) -> tuple[int, str, str]:
     return rc, out, "".join(err)
 
 
-def _no_process_left(group: int) -> None:
-    """Every process of the run's group has ended (zombies aside: their parent is gone)."""
+def _no_process_left(session: int) -> None:
+    """Every process of the run's session has ended (zombies aside: their parent is gone): its
+    workers are in process groups of their own (Ctrl-C reaches the run's process alone), but
+    in its session."""
     deadline = time.monotonic() + WAIT_S
     while True:
         alive = []
@@ -64,7 +70,7 @@ def _no_process_left(group: int) -> None:
             except OSError:
                 continue
             fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == group and fields[0] != "Z":
+            if int(fields[3]) == session and fields[0] != "Z":
                 alive.append(pid)
         if not alive or time.monotonic() > deadline:
             break

@@ -26,6 +26,7 @@ from tbcheck.workers import (
     _next,
     _Worker,
     ask_worker,
+    fresh,
     run_cells,
 )
 
@@ -69,6 +70,28 @@ def test_a_cell_that_always_crashes_is_a_death_and_the_others_are_kept(jobs: int
     assert got[3] == Death.crashed(-signal.SIGSEGV, ATTEMPTS)
     assert str(got[3]) == f"its process died {ATTEMPTS} times, the last by SIGSEGV"
     assert {n: got[n] for n in (1, 2, 4, 5)} == {1: 1, 2: 4, 4: 16, 5: 25}
+
+
+def _state() -> tuple[int, str | None, int]:
+    """What a new interpreter shows: its z3 context's count of terms built so far (the id a
+    new term gets), its hash seed, and its process id."""
+    import z3
+
+    return z3.Int("probe").get_id(), os.environ.get("PYTHONHASHSEED"), os.getpid()
+
+
+def test_fresh_runs_in_a_new_interpreter_whatever_the_caller_built() -> None:
+    import z3
+
+    before = fresh(_state)
+    history = [z3.Int(f"h{i}") + i for i in range(1000)]  # this process builds terms
+    after = fresh(_state)
+    assert history and before[:2] == after[:2] == (before[0], "0")
+    assert before[2] != os.getpid() != after[2]
+    with pytest.raises(ValueError, match="bad cell 7"):
+        fresh(_fails, 7)
+    with pytest.raises(RuntimeError, match="died by SIGSEGV"):
+        fresh(_square_or_crash, 3, frozenset({3}))
 
 
 def test_a_cell_that_crashes_once_is_decided_on_its_retry(tmp_path: Path) -> None:
