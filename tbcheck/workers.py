@@ -246,12 +246,16 @@ def fresh(fn: Callable[..., R], *args: Any) -> R:
 
 def _fresh_child(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     _die_with_parent()
-    try:
-        out: _Outcome[Any] = _Outcome(value=fn(*args))
-    except Exception as exc:
-        out = _Outcome(error=exc)
-    conn.send(out)
+    conn.send(_outcome(lambda: fn(*args)))
     conn.close()
+
+
+def _outcome(fn: Callable[[], Any]) -> _Outcome[Any]:
+    """``fn()``'s value, or the exception it raised, for the pipe to the caller."""
+    try:
+        return _Outcome(value=fn())
+    except Exception as exc:
+        return _Outcome(error=exc)
 
 
 def _say(line: str) -> None:
@@ -364,11 +368,7 @@ def _in_child(fn: Callable[[], Any], on_ask: Callable[[Any], Any]) -> _Outcome[A
             # run, so its counts start from nothing here, whatever the parent did before
             gc.collect()
             _ASK = theirs
-            try:
-                out: _Outcome[Any] = _Outcome(value=fn())
-            except Exception as exc:
-                out = _Outcome(error=exc)
-            theirs.send(out)
+            theirs.send(_outcome(fn))
         except BaseException:  # noqa: BLE001 - nothing may escape a forked child
             code = 1
         finally:
